@@ -1,0 +1,1 @@
+"""One dataclass per command; field docstrings are the --help text."""

@@ -1,0 +1,1 @@
+"""Building and loading transformers models; the registry of offline defaults."""

@@ -1,0 +1,374 @@
+"""Library entry points. The CLI and the HTTP service call these; nothing here
+parses arguments or prints."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lmforge.config.base import from_mapping, to_mapping
+from lmforge.config.train import TrainConfig
+from lmforge.errors import DataError
+from lmforge.rundir import atomic_run_dir, refuse_existing, write_json, write_text_atomic
+
+log = logging.getLogger(__name__)
+
+MOSTLY_UNKNOWN = 0.5  # a text is "mostly unknown" when over half its tokens are [UNK]
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    metrics: dict[str, Any]
+    config: TrainConfig
+
+
+def resolve_train_config(config: TrainConfig | None = None, **overrides: Any) -> TrainConfig:
+    base = to_mapping(config) if config is not None else {}
+    base.update(overrides)
+    cfg = from_mapping(TrainConfig, base, source="train config")
+    cfg.validate()
+    return cfg
+
+
+def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
+    """Train a text classifier and write its run directory.
+
+    ``lmforge.train(data="reviews.csv", out="runs/reviews", epochs=2)``; keyword
+    arguments are TrainConfig fields and override ``config``.
+    """
+    cfg = resolve_train_config(config, **overrides)
+    out = Path(cfg.out)
+    refuse_existing(out, cfg.overwrite)  # fail before minutes of work, not after
+
+    from lmforge.data import load_examples, load_with_schema
+    from lmforge.data.clean import check_trainable
+    from lmforge.data.split import find_leakage, split_stratified
+    from lmforge.models.registry import resolve_model_dir
+
+    model_dir = resolve_model_dir(cfg.model)
+    loaded = load_examples(cfg.data, text_col=cfg.text_col, label_col=cfg.label_col,
+                           task=cfg.task, label_sep=cfg.label_sep)
+    task = loaded.task.task
+    log.info("data %s: %s; %s", cfg.data, loaded.columns.reason, loaded.task.reason)
+    check_trainable(loaded.examples, cfg.data)
+    label_col = ",".join(loaded.columns.labels)
+    resolved = dataclasses.replace(
+        cfg, data=str(Path(cfg.data).resolve()), text_col=loaded.columns.text, label_col=label_col,
+        task=task, validation=_abs(cfg.validation), test=_abs(cfg.test),
+    )
+
+    held_out = {}
+    for name in ("validation", "test"):
+        path = getattr(cfg, name)
+        if path:
+            other = load_with_schema(path, loaded.columns, task, cfg.label_sep)
+            held_out[name] = other.examples
+    splits = split_stratified(
+        loaded.examples,
+        validation_fraction=0.0 if "validation" in held_out else cfg.validation_fraction,
+        test_fraction=0.0 if "test" in held_out else cfg.test_fraction,
+        seed=cfg.seed, path=cfg.data,
+    )
+    parts = {"train": splits.train,
+             "validation": held_out.get("validation", splits.validation),
+             "test": held_out.get("test", splits.test)}
+    leakage = find_leakage(parts)
+    for pair, count in leakage.items():
+        log.warning("leakage: %d identical texts appear in both %s; scores on the held-out "
+                    "split will be optimistic. Remove them from one side.", count, pair)
+    if cfg.max_train_samples and len(parts["train"]) > cfg.max_train_samples:
+        parts["train"] = stratified_subset(parts["train"], cfg.max_train_samples, cfg.seed)
+    if cfg.max_eval_samples:
+        for name in ("validation", "test"):
+            if len(parts[name]) > cfg.max_eval_samples:
+                parts[name] = stratified_subset(parts[name], cfg.max_eval_samples, cfg.seed)
+    for name, part in parts.items():
+        log.info("%s: %d examples", name, len(part))
+
+    from lmforge.labels import labels_of
+
+    labels = labels_of(task, parts["train"].targets)
+    if task != "regression":
+        from lmforge.labels import check_known
+
+        for name in ("validation", "test"):
+            check_known(task, parts[name].targets, labels, f"{name} split")
+
+    return _train_on(resolved, model_dir, parts, labels, {
+        "source": str(cfg.data), "encoding": loaded.encoding, "columns": loaded.columns.reason,
+        "task": loaded.task.reason, "cleaning": loaded.clean.as_dict(),
+        "splits": {k: len(v) for k, v in parts.items()},
+        "split_from": "separate files" if held_out else f"{cfg.data} (stratified, seed {cfg.seed})",
+        "leakage": leakage,
+    })
+
+
+def _abs(path: str | None) -> str | None:
+    return str(Path(path).resolve()) if path else None
+
+
+def stratified_subset(examples: Any, n: int, seed: int) -> Any:
+    """A random subset of ``n`` examples keeping the class proportions."""
+    rng = random.Random(seed)
+    if examples.task != "single":
+        return examples.subset(sorted(rng.sample(range(len(examples)), n)))
+    by_class: dict[str, list[int]] = defaultdict(list)
+    for i, label in enumerate(examples.targets):
+        by_class[label].append(i)
+    chosen: list[int] = []
+    for label, idx in sorted(by_class.items()):
+        take = max(1, round(n * len(idx) / len(examples)))
+        chosen.extend(rng.sample(idx, min(take, len(idx))))
+    return examples.subset(sorted(chosen[: max(n, len(by_class))]))
+
+
+def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: list[str],
+              data_summary: dict[str, Any]) -> TrainResult:
+    import numpy as np
+    import torch
+    from accelerate.utils import set_seed
+
+    from lmforge.data.tokenize import encode_texts
+    from lmforge.labels import target_tensor
+    from lmforge.models.build import build_classifier, load_tokenizer, regression_head
+    from lmforge.scoring import headline, score_outputs
+    from lmforge.training.loop import LoopSettings, fit, streaming_loss
+    from lmforge.training.losses import balanced_class_weights, make_loss, should_weight
+
+    task = cfg.task
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    tokenizer = load_tokenizer(model_dir)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    encoded = {name: encode_texts(tokenizer, part.texts, cfg.max_length, cfg.truncation)
+               for name, part in parts.items()}
+    data_summary["max_length"] = cfg.max_length
+    data_summary["truncation"] = cfg.truncation
+    data_summary["over_max_length"] = {k: v.n_truncated for k, v in encoded.items()}
+    for name, enc in encoded.items():
+        if enc.n_truncated:
+            log.info("%s: %d of %d texts are longer than %d tokens (longest %d); shortened "
+                     "with %s", name, enc.n_truncated, len(enc.input_ids), cfg.max_length,
+                     enc.longest, cfg.truncation)
+    data_summary["mostly_unknown_tokens"] = unknown_token_report(tokenizer, encoded["train"])
+    unk = data_summary["mostly_unknown_tokens"]
+    if unk["texts"] and unk["texts"] / max(1, len(parts["train"])) >= 0.05:
+        log.warning("%d of %d training texts are mostly unknown tokens for this model's "
+                    "vocabulary: the model cannot read them. Use a model pre-trained on this "
+                    "language (--model DIR).", unk["texts"], len(parts["train"]))
+
+    mean, std = 0.0, 1.0
+    if task == "regression":
+        values = np.array(parts["train"].targets, dtype=float)
+        mean, std = float(values.mean()), float(values.std() or 1.0)
+    targets = {name: target_tensor(task, part.targets, labels, mean, std)
+               for name, part in parts.items()}
+
+    class_weights = None
+    if task == "single":
+        ids = targets["train"].tolist()
+        if should_weight(cfg.class_weights, ids, len(labels)):
+            class_weights = balanced_class_weights(ids, len(labels))
+            log.info("class weights (balanced): %s",
+                     ", ".join(f"{lab} {w:.2f}" for lab, w in zip(labels, class_weights, strict=True)))
+    data_summary["class_weights"] = (
+        dict(zip(labels, class_weights, strict=True)) if class_weights else None
+    )
+
+    set_seed(cfg.seed)  # the new head's initialisation depends on it
+    model = build_classifier(model_dir, task, labels, cfg.dropout)
+    train_loss = make_loss(task, class_weights)
+    eval_loss = make_loss(task)
+    key = headline(task)
+    has_validation = len(parts["validation"]) > 0
+
+    def validate(m: Any) -> tuple[float, dict[str, Any]]:
+        logits, _ = streaming_loss(m, encoded["validation"].input_ids, targets["validation"],
+                                   eval_loss, pad_id, cfg.eval_batch_size)
+        metrics = score_outputs(task, logits, parts["validation"].targets, labels, (mean, std))
+        summary = {k: metrics[k] for k in ("loss", "accuracy", "macro_f1", "mse") if k in metrics}
+        score = metrics[key] if key != "loss" else -metrics["loss"]
+        return score, summary
+
+    settings = LoopSettings(
+        epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size,
+        eval_batch_size=cfg.eval_batch_size, weight_decay=cfg.weight_decay,
+        warmup_ratio=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm, grad_accum=cfg.grad_accum,
+        early_stopping_patience=cfg.early_stopping_patience, seed=cfg.seed,
+        show_progress=cfg.show_progress,
+    )
+    out = Path(cfg.out)
+    with atomic_run_dir(out, cfg.overwrite) as tmp:
+        fitted = fit(model, encoded["train"].input_ids, targets["train"], train_loss, settings,
+                     pad_id, validate if has_validation else None, tmp / "checkpoints")
+        if task == "regression":
+            fold_target_scale(model, mean, std)
+        model.eval()
+        metrics: dict[str, Any] = {}
+        for name in ("test", "validation"):
+            if len(parts[name]):
+                logits, _ = streaming_loss(model, encoded[name].input_ids,
+                                           target_tensor(task, parts[name].targets, labels),
+                                           eval_loss, pad_id, cfg.eval_batch_size)
+                metrics[name] = score_outputs(task, logits, parts[name].targets, labels)
+        metrics["train"] = {
+            "seconds": fitted.seconds,
+            "samples_per_second": fitted.samples_seen / fitted.seconds if fitted.seconds else None,
+            "samples_seen": fitted.samples_seen,
+            "examples": len(parts["train"]),
+            "epochs": fitted.epochs_run,
+            "best_epoch": fitted.best_epoch,
+            "stopped_early": fitted.stopped_early,
+            "steps": fitted.steps,
+            "history": fitted.history,
+        }
+        metrics["data"] = data_summary
+        write_run(tmp, cfg, model, tokenizer, metrics, task, labels, model_dir)
+    log.info("wrote %s", out)
+    return TrainResult(run_dir=out, metrics=metrics, config=cfg)
+
+
+def unknown_token_report(tokenizer: Any, encoded: Any) -> dict[str, Any]:
+    unk_id = tokenizer.unk_token_id
+    special = set(tokenizer.all_special_ids) - {unk_id}
+    if unk_id is None:
+        return {"texts": 0, "share_of_tokens": 0.0, "threshold": MOSTLY_UNKNOWN}
+    mostly, unk_tokens, total = 0, 0, 0
+    for ids in encoded.input_ids:
+        content = [t for t in ids if t not in special]
+        n_unk = sum(1 for t in content if t == unk_id)
+        unk_tokens += n_unk
+        total += len(content)
+        if content and n_unk / len(content) > MOSTLY_UNKNOWN:
+            mostly += 1
+    return {"texts": mostly, "share_of_tokens": unk_tokens / total if total else 0.0,
+            "threshold": MOSTLY_UNKNOWN}
+
+
+def fold_target_scale(model: Any, mean: float, std: float) -> None:
+    """Trained on standardised targets; fold mean/std into the head so the saved
+    model outputs real values for anyone loading it with plain transformers."""
+    import torch
+
+    head = regression_head(model)
+    if head is None:
+        raise RuntimeError("regression head not found; cannot restore the target scale")
+    with torch.no_grad():
+        head.weight.mul_(std)
+        if head.bias is not None:
+            head.bias.mul_(std).add_(mean)
+
+
+def write_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any, metrics: dict[str, Any],
+              task: str, labels: list[str], model_dir: Path) -> None:
+    import shutil
+
+    import yaml
+
+    from lmforge.eval.plots import save_confusion_matrix_png, save_curves_png
+    from lmforge.eval.report import render_model_card, render_report_md
+
+    model.save_pretrained(str(tmp / "model"))
+    tokenizer.save_pretrained(str(tmp / "model"))
+    config = to_mapping(cfg)
+    config["out"] = str(Path(cfg.out))
+    config["overwrite"] = False
+    write_text_atomic(tmp / "config.yaml", "# lmforge train --config this-file reproduces the run\n"
+                      + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    write_json(tmp / "metrics.json", metrics)
+    confusion = None
+    if task == "single" and "test" in metrics:
+        confusion = "confusion_matrix.png"
+        save_confusion_matrix_png(metrics["test"]["confusion_matrix"], labels, tmp / confusion,
+                                  title=f"Confusion matrix (test, n={metrics['test']['n']})")
+    if metrics["train"]["history"]:
+        save_curves_png(metrics["train"]["history"], tmp / "training_curves.png",
+                        title="Training")
+    write_text_atomic(tmp / "report.md", render_report_md(
+        metrics, task, data_summary=metrics["data"], train_summary=metrics["train"],
+        confusion_png=confusion))
+    write_text_atomic(tmp / "README.md", render_model_card(
+        model_name=Path(cfg.out).name, base_model=cfg.model if cfg.model != "default"
+        else f"all-MiniLM-L6-v2 ({model_dir})", task=task, labels=labels, metrics=metrics,
+        config=config, usage_dir=str(cfg.out)))
+    if not cfg.keep_checkpoints:
+        shutil.rmtree(tmp / "checkpoints", ignore_errors=True)
+
+
+def load(run_dir: str | os.PathLike[str], batch_size: int | None = None) -> Any:
+    """Load a run directory for prediction: ``clf.predict([...])``, ``clf.predict_proba([...])``."""
+    from lmforge.classifier import load_classifier_run
+
+    return load_classifier_run(run_dir, batch_size)
+
+
+def evaluate(run_dir: str | os.PathLike[str], data: str | os.PathLike[str],
+             text_col: str | None = None, label_col: str | None = None) -> dict[str, Any]:
+    """Metrics of a trained run on a labelled file (same shape as metrics.json's ``test``)."""
+    from lmforge.data import load_examples, load_with_schema
+    from lmforge.data.columns import ColumnChoice
+    from lmforge.labels import check_known
+    from lmforge.scoring import score_outputs
+
+    clf = load(run_dir)
+    settings = clf.settings
+    trained_cols = ColumnChoice(text=settings.get("text_col") or "text",
+                                labels=tuple((settings.get("label_col") or "label").split(",")),
+                                reason="columns of the training data")
+    if text_col or label_col:
+        loaded = load_examples(data, text_col=text_col, label_col=label_col, task=clf.task,
+                               label_sep=settings.get("label_sep", "|"))
+    else:
+        try:
+            loaded = load_with_schema(data, trained_cols, clf.task, settings.get("label_sep", "|"))
+        except DataError as exc:
+            if "is not in" not in str(exc) and "columns" not in str(exc):
+                raise
+            log.info("training columns not found in %s; detecting columns", data)
+            loaded = load_examples(data, task=clf.task, label_sep=settings.get("label_sep", "|"))
+    examples = loaded.examples
+    check_known(clf.task, examples.targets, clf.labels, str(data))
+    logits = clf.logits(examples.texts)
+    return score_outputs(clf.task, logits, examples.targets, clf.labels)
+
+
+def predict(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | Sequence[str],
+            text_col: str | None = None) -> list[dict[str, Any]]:
+    """Rows ``{"text", "label", "prob_<label>"...}`` (regression: ``{"text", "value"}``)."""
+    clf = load(run_dir)
+    texts = read_texts(data, text_col) if isinstance(data, str | os.PathLike) else list(data)
+    return prediction_rows(clf, texts)
+
+
+def read_texts(path: str | os.PathLike[str], text_col: str | None = None) -> list[str]:
+    from lmforge.data import load_examples
+
+    loaded = load_examples(path, text_col=text_col, require_label=False)
+    return loaded.examples.texts
+
+
+def prediction_rows(clf: Any, texts: list[str]) -> list[dict[str, Any]]:
+    if not texts:
+        return []
+    if clf.task == "regression":
+        return [{"text": t, "value": v} for t, v in zip(texts, clf.predict(texts), strict=True)]
+    from lmforge.models.inference import logits_to_outputs
+
+    probs = logits_to_outputs(clf.task, clf.logits(texts))
+    labels = clf.decode(probs)
+    rows = []
+    for text, label, p in zip(texts, labels, probs, strict=True):
+        row: dict[str, Any] = {"text": text,
+                               "label": label if clf.task == "single" else "|".join(label)}
+        row.update({f"prob_{name}": float(v) for name, v in zip(clf.labels, p, strict=True)})
+        rows.append(row)
+    return rows
+

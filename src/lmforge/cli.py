@@ -1,0 +1,187 @@
+"""Command line: parse args -> config dataclass -> api call -> exit code.
+
+Exit codes: 0 success, 2 a problem the user can fix (the message says how),
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lmforge.errors import LmforgeError
+
+log = logging.getLogger("lmforge.cli")
+
+
+def _add_config_fields(parser: argparse.ArgumentParser, cls: type, skip: Sequence[str] = ()) -> None:
+    """One --flag per dataclass field; help from the field's docstring.
+
+    Defaults are suppressed so that only flags the user typed override the
+    recipe / --config values.
+    """
+    from lmforge.config.base import _scalar_kind, field_docs, field_types, literal_choices
+
+    docs = field_docs(cls)
+    types = field_types(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kind, _ = _scalar_kind(types[f.name])
+        default = f.default
+        help_text = docs.get(f.name, "")
+        if default not in ("", None) and kind is not bool:
+            help_text += f" (default: {default})"
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=help_text)
+        else:
+            choices = literal_choices(cls, f.name)
+            parser.add_argument(flag, dest=f.name, default=argparse.SUPPRESS, help=help_text,
+                                choices=choices, metavar=None if choices else f.name.upper())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from lmforge import __version__
+    from lmforge.config.train import TrainConfig
+
+    parser = argparse.ArgumentParser(
+        prog="lmforge", description="Train, evaluate and use text classifiers from a CSV.")
+    parser.add_argument("--version", action="version", version=f"lmforge {__version__}")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a classifier and write a run directory",
+                           description="Train a text classifier. Values come from the defaults, "
+                           "then --recipe, then --config, then the flags typed here.")
+    train.add_argument("--recipe", help="a bundled recipe (sentiment-en, sentiment-en-demo)")
+    train.add_argument("--config", help="YAML file of training settings (e.g. a run's config.yaml)")
+    _add_config_fields(train, TrainConfig)
+    train.set_defaults(handler=cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="score a run on labelled data")
+    evaluate.add_argument("run_dir", help="run directory written by `lmforge train`")
+    evaluate.add_argument("--data", required=True, help="labelled file (CSV, TSV, JSONL, Parquet)")
+    evaluate.add_argument("--text-col", help="text column (default: the training data's)")
+    evaluate.add_argument("--label-col", help="label column (default: the training data's)")
+    evaluate.add_argument("--json", help="also write the metrics as JSON to this file")
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    predict = sub.add_parser("predict", help="predict labels for texts")
+    predict.add_argument("run_dir", help="run directory written by `lmforge train`")
+    predict.add_argument("--data", required=True,
+                         help="file of texts (CSV, TSV, JSONL, Parquet, .txt), or - for one text "
+                         "per line on stdin")
+    predict.add_argument("--text-col", help="text column (detected when not given)")
+    predict.add_argument("--out", help="write here instead of stdout")
+    predict.add_argument("--format", choices=("csv", "jsonl"), default="csv",
+                         help="output format (default: csv)")
+    predict.set_defaults(handler=cmd_predict)
+    return parser
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from lmforge import api
+    from lmforge.config.base import load_yaml
+    from lmforge.config.train import TrainConfig
+    from lmforge.eval.report import format_report
+    from lmforge.recipes import load_recipe
+
+    values: dict[str, Any] = {}
+    if args.recipe:
+        values.update(load_recipe(args.recipe))
+    if args.config:
+        from lmforge.config.base import from_mapping
+
+        loaded = load_yaml(args.config)
+        from_mapping(TrainConfig, loaded, source=str(args.config))  # unknown keys -> error now
+        values.update(loaded)
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    values.update({k: v for k, v in vars(args).items() if k in names})
+    result = api.train(**values)
+    task = result.config.task
+    if "test" in result.metrics:
+        sys.stdout.write(format_report(result.metrics["test"], task, title="Test") + "\n")
+    sys.stdout.write(f"run directory: {result.run_dir}\n")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from lmforge import api
+    from lmforge.eval.report import format_report
+    from lmforge.rundir import write_json
+
+    metrics = api.evaluate(args.run_dir, args.data, text_col=args.text_col,
+                           label_col=args.label_col)
+    clf_task = _run_task(args.run_dir)
+    sys.stdout.write(format_report(metrics, clf_task, title=f"Evaluation on {args.data}") + "\n")
+    if args.json:
+        write_json(Path(args.json), metrics)
+    return 0
+
+
+def _run_task(run_dir: str) -> str:
+    import yaml
+
+    return (yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8")) or {}).get(
+        "task", "single")
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from lmforge import api
+
+    clf = api.load(args.run_dir)
+    if args.data == "-":
+        texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    else:
+        texts = api.read_texts(args.data, args.text_col)
+    rows = api.prediction_rows(clf, texts)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as stream:
+            write_rows(rows, stream, args.format, clf)
+    else:
+        write_rows(rows, sys.stdout, args.format, clf)
+    return 0
+
+
+def write_rows(rows: list[dict[str, Any]], stream: Any, fmt: str, clf: Any) -> None:
+    if fmt == "jsonl":
+        for row in rows:
+            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    columns = ["text", "value"] if clf.task == "regression" else (
+        ["text", "label"] + [f"prob_{name}" for name in clf.labels])
+    writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from lmforge.log import setup_logging
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(-1 if args.quiet else 1 if args.verbose else 0)
+    try:
+        return int(args.handler(args))
+    except LmforgeError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: nothing half-written was left behind\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Configuration of ``lmforge train``. Each field's docstring is its --help text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from lmforge.errors import ConfigError
+
+Task = Literal["auto", "single", "multi", "regression"]
+
+
+@dataclass
+class TrainConfig:
+    data: str = ""
+    """Training data file (CSV, TSV, JSONL, Parquet). Split into train/validation/test
+    unless --validation/--test are given."""
+    out: str = ""
+    """Run directory to write (model, metrics, report). Refused if it exists, unless --overwrite."""
+    validation: str | None = None
+    """Separate validation file (optional; otherwise carved out of --data)."""
+    test: str | None = None
+    """Separate test file (optional; otherwise carved out of --data)."""
+    text_col: str | None = None
+    """Name of the text column (detected when not given)."""
+    label_col: str | None = None
+    """Label column; comma-separated names of 0/1 columns for multi-label (detected when not given)."""
+    task: Task = "auto"
+    """auto, single (one label per text), multi (several labels) or regression (a number)."""
+    label_sep: str = "|"
+    """Separator between labels of one text in multi-label data, e.g. 'sports|politics'."""
+    model: str = "default"
+    """'default' (all-MiniLM-L6-v2, offline) or a local directory holding a transformers model."""
+    epochs: int = 3
+    """Maximum number of passes over the training data."""
+    lr: float = 1e-4
+    """Peak learning rate of AdamW."""
+    batch_size: int = 32
+    """Training examples per optimizer step (before gradient accumulation)."""
+    eval_batch_size: int = 64
+    """Examples per forward pass when evaluating and predicting."""
+    max_length: int = 128
+    """Maximum tokens per text (special tokens included); longer texts are truncated per --truncation."""
+    truncation: Literal["head+tail", "head", "tail"] = "head+tail"
+    """How texts over --max-length are shortened: keep the first quarter and last three quarters
+    of the budget (head+tail, Sun et al. 2019), only the head, or only the tail. Counted and reported."""
+    seed: int = 0
+    """One seed for the split, initialisation, shuffling and dropout."""
+    weight_decay: float = 0.01
+    """AdamW weight decay (not applied to biases and LayerNorm weights)."""
+    warmup_ratio: float = 0.06
+    """Fraction of optimizer steps with linear warmup; then linear decay to zero."""
+    max_grad_norm: float = 1.0
+    """Gradient clipping threshold (global L2 norm); 0 disables clipping."""
+    grad_accum: int = 1
+    """Gradient accumulation steps (effective batch = batch_size * grad_accum)."""
+    dropout: float | None = None
+    """Dropout probability for hidden layers and the head; empty keeps the model's own."""
+    class_weights: Literal["auto", "balanced", "none"] = "auto"
+    """Loss weights per class: balanced (n / (k * count)), none, or auto (balanced when the largest
+    class has at least 3x the examples of the smallest)."""
+    early_stopping_patience: int = 2
+    """Stop after this many epochs without improvement of validation macro-F1 (loss for
+    regression); the best epoch's weights are kept. 0 disables early stopping."""
+    validation_fraction: float = 0.1
+    """Share of --data held out for validation when no --validation file is given."""
+    test_fraction: float = 0.2
+    """Share of --data held out for testing when no --test file is given."""
+    max_train_samples: int | None = None
+    """Train on a stratified random subset of this many examples (quick runs, demos)."""
+    max_eval_samples: int | None = None
+    """Evaluate on a stratified random subset of this many validation/test examples."""
+    overwrite: bool = False
+    """Replace an existing run directory."""
+    keep_checkpoints: bool = False
+    """Keep checkpoints/ (last and best epoch) in the run directory after training."""
+    num_threads: int | None = None
+    """CPU threads for torch (default: all cores)."""
+    show_progress: bool = True
+    """Show a progress bar with ETA and live loss on stderr."""
+
+    def validate(self) -> None:
+        """Raise one ConfigError listing every invalid field."""
+        problems: list[str] = []
+        if not self.data:
+            problems.append("data: a training file is required (--data FILE)")
+        if not self.out:
+            problems.append("out: a run directory is required (--out RUN_DIR)")
+        positive = ("epochs", "batch_size", "eval_batch_size", "grad_accum")
+        for name in positive:
+            if getattr(self, name) < 1:
+                problems.append(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if not 8 <= self.max_length <= 8192:
+            problems.append(f"max_length: must be between 8 and 8192, got {self.max_length}")
+        if not 0 < self.lr < 1:
+            problems.append(f"lr: must be in (0, 1), got {self.lr}")
+        if not 0 <= self.warmup_ratio < 1:
+            problems.append(f"warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
+        if self.weight_decay < 0:
+            problems.append(f"weight_decay: must be >= 0, got {self.weight_decay}")
+        if self.max_grad_norm < 0:
+            problems.append(f"max_grad_norm: must be >= 0, got {self.max_grad_norm}")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            problems.append(f"dropout: must be in [0, 1), got {self.dropout}")
+        if self.early_stopping_patience < 0:
+            problems.append("early_stopping_patience: must be >= 0")
+        for name in ("validation_fraction", "test_fraction"):
+            if not 0 <= getattr(self, name) < 1:
+                problems.append(f"{name}: must be in [0, 1), got {getattr(self, name)}")
+        if self.validation_fraction + self.test_fraction >= 0.9:
+            problems.append("validation_fraction + test_fraction: must leave at least 10% to train")
+        for name in ("max_train_samples", "max_eval_samples", "num_threads"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                problems.append(f"{name}: must be >= 1 when given, got {value}")
+        if not self.label_sep:
+            problems.append("label_sep: must not be empty")
+        if problems:
+            raise ConfigError("invalid training config: " + "; ".join(problems))

@@ -1,0 +1,55 @@
+"""Turn model outputs + gold targets into the metrics dict of metrics.json.
+
+One code path for validation during training, the test split at the end of
+training, and ``lmforge evaluate`` on new data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def score_outputs(
+    task: str, logits: Any, targets: Sequence[Any], labels: Sequence[str],
+    scale: tuple[float, float] = (0.0, 1.0),
+) -> dict[str, Any]:
+    """Metrics from raw logits (numpy, n x k). Loss is the unweighted task loss."""
+    import numpy as np
+
+    from lmforge.eval.metrics import (
+        classification_metrics,
+        multilabel_metrics,
+        regression_metrics,
+    )
+    from lmforge.models.inference import logits_to_outputs
+
+    outputs = logits_to_outputs(task, logits)
+    if task == "single":
+        index = {label: i for i, label in enumerate(labels)}
+        y = np.array([index[t] for t in targets])
+        # log-softmax computed stably from the logits, not log(probabilities)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        loss = float(-log_probs[np.arange(len(y)), y].mean()) if len(y) else None
+        return classification_metrics(y.tolist(), outputs.argmax(axis=1).tolist(), list(labels), loss)
+    if task == "multi":
+        index = {label: i for i, label in enumerate(labels)}
+        y = np.zeros((len(targets), len(labels)), dtype=np.int64)
+        for row, names in enumerate(targets):
+            for name in names:
+                y[row, index[name]] = 1
+        # BCE with logits, numerically stable form
+        loss_matrix = np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))
+        loss = float(loss_matrix.mean()) if len(y) else None
+        return multilabel_metrics(y.tolist(), (outputs >= 0.5).astype(int).tolist(), list(labels), loss)
+    mean, std = scale
+    gold = np.array([float(t) for t in targets])
+    pred = outputs * std + mean
+    loss = float(np.mean(((pred - gold) / std) ** 2)) if len(gold) else None
+    return regression_metrics(gold.tolist(), pred.tolist(), loss)
+
+
+def headline(task: str) -> str:
+    """The metric early stopping watches: higher is better for all of these."""
+    return {"single": "macro_f1", "multi": "macro_f1"}.get(task, "loss")

@@ -1,0 +1,187 @@
+"""The training loop, top to bottom in one function.
+
+On ``accelerate`` so the same loop runs on CPU, one GPU (bf16 autocast) or
+several processes later without change.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lmforge.data.tokenize import length_grouped_batches, pad_batch
+from lmforge.models.inference import forward_logits
+from lmforge.training.optim import build_optimizer, linear_warmup_decay
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoopSettings:
+    epochs: int
+    lr: float
+    batch_size: int
+    eval_batch_size: int
+    weight_decay: float
+    warmup_ratio: float
+    max_grad_norm: float
+    grad_accum: int
+    early_stopping_patience: int
+    seed: int
+    show_progress: bool = True
+
+
+@dataclass
+class FitResult:
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_score: float | None = None
+    epochs_run: int = 0
+    steps: int = 0
+    samples_seen: int = 0
+    seconds: float = 0.0
+    stopped_early: bool = False
+
+
+def fit(
+    model: Any,
+    train_ids: Sequence[list[int]],
+    train_targets: Any,
+    loss_fn: Callable[[Any, Any], Any],
+    settings: LoopSettings,
+    pad_id: int,
+    validate: Callable[[Any], tuple[float, dict[str, Any]]] | None = None,
+    checkpoint_dir: Path | None = None,
+) -> FitResult:
+    """Train ``model`` in place; returns history. Restores the best epoch's weights.
+
+    ``validate(model) -> (score, metrics)`` is called after each epoch; higher
+    score is better. Without it every epoch runs and the last weights are kept.
+    """
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from tqdm.auto import tqdm
+
+    set_seed(settings.seed)
+    accelerator = Accelerator(
+        mixed_precision="bf16" if torch.cuda.is_available() else "no",
+        gradient_accumulation_steps=settings.grad_accum,
+    )
+    optimizer = build_optimizer(model, settings.lr, settings.weight_decay)
+    batches_per_epoch = math.ceil(len(train_ids) / settings.batch_size)
+    steps_per_epoch = math.ceil(batches_per_epoch / settings.grad_accum)
+    total_steps = steps_per_epoch * settings.epochs
+    scheduler = linear_warmup_decay(optimizer, int(settings.warmup_ratio * total_steps), total_steps)
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    lengths = [len(r) for r in train_ids]
+
+    result = FitResult()
+    best_state: dict[str, Any] | None = None
+    epochs_without_gain = 0
+    start = time.perf_counter()
+    for epoch in range(1, settings.epochs + 1):
+        model.train()
+        batches = list(length_grouped_batches(lengths, settings.batch_size, settings.seed + epoch))
+        bar = tqdm(
+            batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch",
+            disable=not settings.show_progress, leave=False, dynamic_ncols=True,
+        )
+        running, seen_in_epoch = 0.0, 0
+        for i, idx in enumerate(bar):
+            batch = pad_batch([train_ids[j] for j in idx], pad_id)
+            batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+            y = train_targets[idx].to(accelerator.device)
+            with accelerator.accumulate(model), accelerator.autocast():
+                logits = model(**batch).logits
+                loss = loss_fn(logits, y)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and settings.max_grad_norm > 0:
+                    accelerator.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            if accelerator.sync_gradients:
+                result.steps += 1
+            result.samples_seen += len(idx)
+            seen_in_epoch += len(idx)
+            # exponential moving average: a readable live loss on the bar
+            running = loss.item() if i == 0 else 0.95 * running + 0.05 * loss.item()
+            bar.set_postfix(loss=f"{running:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+        bar.close()
+        result.epochs_run = epoch
+        entry: dict[str, Any] = {"epoch": epoch, "step": result.steps, "train_loss": running}
+        if validate is not None:
+            score, metrics = validate(accelerator.unwrap_model(model))
+            entry.update({f"validation_{k}": v for k, v in metrics.items()})
+            improved = result.best_score is None or score > result.best_score
+            log.info(
+                "epoch %d/%d: train loss %.4f, validation %s%s",
+                epoch, settings.epochs, running,
+                ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
+                " (best so far)" if improved else "",
+            )
+            if improved:
+                result.best_score, result.best_epoch = score, epoch
+                best_state = {k: v.detach().to("cpu", copy=True) for k, v in
+                              accelerator.unwrap_model(model).state_dict().items()}
+                epochs_without_gain = 0
+                if checkpoint_dir is not None:
+                    save_checkpoint(best_state, checkpoint_dir / "best.safetensors")
+            else:
+                epochs_without_gain += 1
+        else:
+            result.best_epoch = epoch
+            log.info("epoch %d/%d: train loss %.4f", epoch, settings.epochs, running)
+        result.history.append(entry)
+        if checkpoint_dir is not None:
+            state = accelerator.unwrap_model(model).state_dict()
+            save_checkpoint(state, checkpoint_dir / "last.safetensors")
+        if (
+            validate is not None
+            and settings.early_stopping_patience
+            and epochs_without_gain >= settings.early_stopping_patience
+            and epoch < settings.epochs
+        ):
+            log.info("early stopping: no improvement for %d epoch(s); best epoch %d",
+                     epochs_without_gain, result.best_epoch)
+            result.stopped_early = True
+            break
+    result.seconds = time.perf_counter() - start
+    unwrapped = accelerator.unwrap_model(model)
+    if best_state is not None and result.best_epoch != result.epochs_run:
+        unwrapped.load_state_dict(best_state)
+        log.info("restored the weights of epoch %d", result.best_epoch)
+    accelerator.free_memory()
+    return result
+
+
+def save_checkpoint(state: dict[str, Any], path: Path) -> None:
+    """safetensors file written to a temp name then renamed: never half a file."""
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(tmp))
+    tmp.replace(path)
+
+
+def streaming_loss(
+    model: Any, input_ids: Sequence[list[int]], targets: Any, loss_fn: Callable[[Any, Any], Any],
+    pad_id: int, batch_size: int,
+) -> tuple[Any, float]:
+    """Logits (numpy, input order) and the mean loss, accumulated batch by batch."""
+    total = 0.0
+
+    def add(logits: Any, idx: list[int]) -> None:
+        nonlocal total
+        y = targets[idx].to(logits.device)
+        total += float(loss_fn(logits, y)) * len(idx)
+
+    logits = forward_logits(model, input_ids, pad_id, batch_size, on_batch=add)
+    return logits, total / max(1, len(input_ids))

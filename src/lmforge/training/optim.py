@@ -1,0 +1,34 @@
+"""AdamW with the usual exclusions, and linear warmup + linear decay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+NO_DECAY_MARKERS = ("bias", "LayerNorm.weight", "layer_norm.weight", "layernorm.weight", "norm.weight")
+
+
+def build_optimizer(model: Any, lr: float, weight_decay: float) -> Any:
+    """AdamW; biases and normalisation weights get no weight decay (BERT recipe)."""
+    import torch
+
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if any(m in name for m in NO_DECAY_MARKERS) else decay).append(param)
+    groups = [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def linear_warmup_decay(optimizer: Any, warmup_steps: int, total_steps: int) -> Any:
+    import torch
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / max(1, warmup_steps)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
