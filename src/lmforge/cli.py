@@ -87,7 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--format", choices=("csv", "jsonl"), default="csv",
                          help="output format (default: csv)")
     predict.set_defaults(handler=cmd_predict)
+
+    recipes = sub.add_parser("recipes", help="list the bundled recipes")
+    recipes.set_defaults(handler=cmd_recipes)
     return parser
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from lmforge.recipes import available, describe
+
+    for name in available():
+        sys.stdout.write(f"{name:<22} {describe(name)}\n")
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:

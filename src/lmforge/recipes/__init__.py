@@ -19,6 +19,14 @@ def available() -> list[str]:
     return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
 
 
+def describe(name: str) -> str:
+    """The recipe file's first comment line."""
+    for line in (RECIPES_DIR / f"{name}.yaml").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return ""
+
+
 def load_recipe(name: str) -> dict[str, Any]:
     from lmforge.config.base import load_yaml
 
