@@ -138,7 +138,7 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
 
     from lmforge.data.tokenize import encode_texts
     from lmforge.labels import target_tensor
-    from lmforge.models.build import build_classifier, load_tokenizer, regression_head
+    from lmforge.models.build import build_classifier, load_tokenizer
     from lmforge.scoring import headline, score_outputs
     from lmforge.training.loop import LoopSettings, fit, streaming_loss
     from lmforge.training.losses import balanced_class_weights, make_loss, should_weight
@@ -257,6 +257,8 @@ def fold_target_scale(model: Any, mean: float, std: float) -> None:
     """Trained on standardised targets; fold mean/std into the head so the saved
     model outputs real values for anyone loading it with plain transformers."""
     import torch
+
+    from lmforge.models.build import regression_head
 
     head = regression_head(model)
     if head is None:

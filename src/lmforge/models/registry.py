@@ -35,6 +35,11 @@ def offline_env() -> None:
     """Make sure transformers never reaches for a hub."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # transformers 5 draws a "Loading weights" bar on every load: noise in our output
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
 
 def resolve_model_dir(model: str) -> Path:
