@@ -124,12 +124,12 @@ def build_examples(df: Any, columns: ColumnChoice, task: str, path: Any, label_s
             targets.append(target)
         texts.append(text)
         rows.append(file_row(df, i))
+    if require_label and not targets and report.dropped_missing_label:
+        raise DataError(f"{path}: all labels in column(s) {', '.join(columns.labels)} are missing. "
+                        "Fill in the labels or pass the right --label-col.")
     if not texts:
         raise DataError(f"{path}: every text in column '{columns.text}' is empty after cleaning. "
                         "Check --text-col.")
-    if require_label and not targets:
-        raise DataError(f"{path}: all labels in column(s) {', '.join(columns.labels)} are missing. "
-                        "Fill in the labels or pass the right --label-col.")
     examples = Examples(texts, targets, task, str(path), rows)
     if require_label:
         examples = _drop_duplicates_and_conflicts(examples, report)
