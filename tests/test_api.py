@@ -119,7 +119,7 @@ def test_interrupt_leaves_no_run_dir(tmp_path: Path, sentiment_csv: Path, tiny_m
 
 def test_multilabel_end_to_end(tmp_path: Path, tiny_model_dir: Path) -> None:
     rows = []
-    for i, (text, label) in enumerate(sentiment_rows(200)):
+    for text, label in sentiment_rows(200):
         tags = [label] + (["long"] if len(text.split()) > 7 else [])
         rows.append((text, "|".join(tags)))
     data = write_csv(tmp_path / "tags.csv", rows)

@@ -124,7 +124,7 @@ def stratified_subset(examples: Any, n: int, seed: int) -> Any:
     for i, label in enumerate(examples.targets):
         by_class[label].append(i)
     chosen: list[int] = []
-    for label, idx in sorted(by_class.items()):
+    for _label, idx in sorted(by_class.items()):
         take = max(1, round(n * len(idx) / len(examples)))
         chosen.extend(rng.sample(idx, min(take, len(idx))))
     return examples.subset(sorted(chosen[: max(n, len(by_class))]))

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.conftest import SHARED_DATA
 
 from lmforge.data.columns import detect_columns
 from lmforge.data.task import detect_task
 from lmforge.errors import DataError
-from tests.conftest import SHARED_DATA
 
 
 def frame(**cols: list) -> pd.DataFrame:

@@ -65,7 +65,9 @@ def check_model_dir(path: Path) -> Path:
             "local transformers model (a folder with config.json and weights)."
         )
     if not path.is_dir():
-        raise ModelError(f"'{path}' is a file, not a model directory. Pass the folder that holds config.json.")
+        raise ModelError(
+            f"'{path}' is a file, not a model directory. Pass the folder that holds config.json."
+        )
     if not (path / "config.json").is_file():
         hint = ""
         if (path / "model" / "config.json").is_file():
