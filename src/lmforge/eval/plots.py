@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,8 @@ MAX_TICK_LABEL = 28  # longer label names are shortened with "…" on the axes
 def _save_atomic(fig: Any, path: str | os.PathLike[str]) -> Path:
     """Render to a temp file beside ``path``, then rename: readers never see half a PNG."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png.tmp")
-    os.close(fd)
+    # a unique name (not mkstemp: its 0600 mode would stick to the final file)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
         os.replace(tmp, path)
@@ -40,7 +40,23 @@ def _save_atomic(fig: Any, path: str | os.PathLike[str]) -> Path:
 
 
 def _short(label: str, limit: int = MAX_TICK_LABEL) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+    """Cut the middle, not the end: names often share a prefix and differ at the end."""
+    if len(label) <= limit:
+        return label
+    head = (limit - 1) // 2
+    return label[:head] + "…" + label[len(label) - (limit - 1 - head):]
+
+
+def tick_names(labels: Sequence[str]) -> list[str]:
+    """Axis names for ``labels``: shortened, and numbered when shortening made two equal."""
+    names = [_short(str(label)) for label in labels]
+    if len(set(names)) < len(names):
+        names = [f"{i}: {_short(str(label), MAX_TICK_LABEL - 4)}" for i, label in enumerate(labels)]
+    return names
+
+
+def _percent(share: float) -> str:
+    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
 def save_confusion_matrix_png(matrix: Sequence[Sequence[int]], labels: Sequence[str],
@@ -64,7 +80,7 @@ def save_confusion_matrix_png(matrix: Sequence[Sequence[int]], labels: Sequence[
     rows = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
 
-    names = [_short(str(label)) for label in labels]
+    names = tick_names(labels)
     longest = max((len(n) for n in names), default=0)
     cell = 0.62 if k <= 12 else 0.55  # inches per cell: room for two short lines of text
     side = max(4.0, cell * k + 1.5)
@@ -95,20 +111,26 @@ def save_confusion_matrix_png(matrix: Sequence[Sequence[int]], labels: Sequence[
             if counts[i, j] == 0:
                 ax.text(j, i, "0", ha="center", va="center", fontsize=font, color="0.7")
                 continue
-            ax.text(j, i, f"{int(counts[i, j])}\n{share[i, j]:.0%}", ha="center",
+            ax.text(j, i, f"{int(counts[i, j])}\n{_percent(share[i, j])}", ha="center",
                     va="center", fontsize=font, linespacing=1.1,
                     color="white" if share[i, j] > 0.55 else "black")
     return _save_atomic(fig, path)
 
 
 LOSS_KEYS = ("train_loss", "validation_loss")
-# the first of these present is drawn on the right-hand axis; the two [0, 1]
-# scores share it when both are there
-METRIC_KEYS = ("validation_macro_f1", "validation_accuracy", "validation_micro_f1")
-FALLBACK_METRIC_KEYS = ("validation_mse",)
+# Right-hand axis: the [0, 1] scores present (they share one scale); when none
+# is there (regression), the validation MSE, which is on the target's own scale.
+SCORE_KEYS = ("validation_macro_f1", "validation_accuracy", "validation_micro_f1")
+FALLBACK_SCORE_KEYS = ("validation_mse",)
+NICE = {"macro_f1": "macro-F1", "micro_f1": "micro-F1", "mse": "MSE"}
 
 
-def _series(history: Sequence[dict[str, Any]], xs: list[float], key: str) -> list[tuple]:
+def _nice(key: str) -> str:
+    split, _, name = key.partition("_")
+    return f"{split} {NICE.get(name, name.replace('_', ' '))}"
+
+
+def _series(history: Sequence[dict[str, Any]], xs: list[Any], key: str) -> list[tuple]:
     return [(x, h[key]) for x, h in zip(xs, history, strict=True) if h.get(key) is not None]
 
 
@@ -131,32 +153,33 @@ def save_curves_png(history: Sequence[dict[str, Any]], path: str | os.PathLike[s
     else:
         xs, x_label = list(range(1, len(history) + 1)), "evaluation"
 
+    def present(keys: Sequence[str]) -> list[str]:
+        return [k for k in keys if any(h.get(k) is not None for h in history)]
+
     fig = Figure(figsize=(7.0, 4.2))
     ax = fig.add_subplot()
     handles = []
     for key, style in zip(LOSS_KEYS, ("o-", "s--"), strict=True):
-        points = _series(history, xs, key)
-        if points:
-            handles += ax.plot(*zip(*points, strict=True), style, label=key.replace("_", " "))
+        if key in present(LOSS_KEYS):
+            handles += ax.plot(*zip(*_series(history, xs, key), strict=True), style,
+                               label=_nice(key))
     ax.set_xlabel(x_label)
     ax.set_ylabel("loss")
     if x_label != "step" and len(xs) <= 30:
         ax.set_xticks(xs)
     ax.grid(alpha=0.3)
 
-    metrics = [k for k in METRIC_KEYS[:2] if any(h.get(k) is not None for h in history)]
-    metrics = metrics or [k for k in (*METRIC_KEYS[2:], *FALLBACK_METRIC_KEYS)
-                          if any(h.get(k) is not None for h in history)][:1]
-    if metrics:
+    scores = present(SCORE_KEYS)[:2] or present(FALLBACK_SCORE_KEYS)
+    if scores:
         right = ax.twinx()
-        for key, style in zip(metrics, ("^-", "v:"), strict=False):
-            points = _series(history, xs, key)
-            handles += right.plot(*zip(*points, strict=True), style, color="tab:green"
-                                  if style == "^-" else "tab:olive",
-                                  label=key.replace("_", " "))
-        right.set_ylabel(" / ".join(k.removeprefix("validation_").replace("_", " ")
-                                    for k in metrics) + " (validation)")
+        for key, style, color in zip(scores, ("^-", "v:"), ("tab:green", "tab:olive"),
+                                     strict=False):
+            handles += right.plot(*zip(*_series(history, xs, key), strict=True), style,
+                                  color=color, label=_nice(key))
+        right.set_ylabel(" / ".join(_nice(k) for k in scores))
     if handles:
-        ax.legend(handles=handles, loc="best", fontsize=9)
+        # below the plot: inside, it would cover the curves it explains
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14),
+                  ncol=min(len(handles), 4), fontsize=9, frameon=False)
     ax.set_title(title)
     return _save_atomic(fig, path)

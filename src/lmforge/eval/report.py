@@ -1,147 +1,397 @@
-"""Human-readable reports: terminal text, report.md and the model card."""
+"""Human-readable reports: terminal text, report.md and the model card (README.md).
+
+All three read the dicts that ``lmforge.eval.metrics`` builds (one per split) and
+the ``train``/``data`` summaries that ``lmforge.api.train`` records in
+metrics.json. They only format; nothing here computes a score.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import PurePath
 from typing import Any
 
+TASKS = ("single", "multi", "regression")
+
+# the numbers shown first for each task, in this order
 HEADLINES = {
     "single": ("accuracy", "macro_f1", "weighted_f1", "loss"),
     "multi": ("micro_f1", "macro_f1", "subset_accuracy", "hamming_loss", "loss"),
     "regression": ("mse", "rmse", "mae", "r2", "pearson", "loss"),
 }
+NAMES = {
+    "accuracy": "accuracy", "macro_f1": "macro-F1", "weighted_f1": "weighted-F1",
+    "micro_f1": "micro-F1", "subset_accuracy": "subset accuracy", "hamming_loss": "Hamming loss",
+    "mse": "MSE", "rmse": "RMSE", "mae": "MAE", "r2": "R2", "pearson": "Pearson r",
+    "loss": "loss", "macro_precision": "macro precision", "macro_recall": "macro recall",
+}
+TASK_WORDS = {"single": "single-label classification", "multi": "multi-label classification",
+              "regression": "regression"}
+SPLITS = ("test", "validation")
 
 
-def _fmt(value: Any) -> str:
+def _check_task(task: str) -> None:
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
     if value is None:
         return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return f"{value:.{digits}f}"
     return str(value)
 
 
-def _per_class_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
-    return [(label, f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}",
-             str(m["support"])) for label, m in metrics.get("per_class", {}).items()]
+def _name(key: str) -> str:
+    return NAMES.get(key, key.replace("_", " "))
+
+
+# ---------------------------------------------------------------- terminal
 
 
 def format_report(metrics: dict[str, Any], task: str, title: str = "Test") -> str:
+    """Plain text for a terminal: headline numbers, per-class table, and the
+    confusion matrix when there are at most 12 classes (wider does not fit)."""
+    _check_task(task)
     lines = [f"{title} (n={metrics.get('n', '?')})"]
-    for key in HEADLINES.get(task, ()):
-        if key in metrics:
-            lines.append(f"  {key:<16}{_fmt(metrics[key])}")
-    rows = _per_class_rows(metrics)
-    if rows:
-        width = max(10, *(len(r[0]) for r in rows)) + 2
-        lines.append("")
-        lines.append(f"  {'class':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
-        for label, p, r, f, s in rows:
-            lines.append(f"  {label:<{width}}{p:>10}{r:>10}{f:>10}{s:>9}")
+    lines += [f"  {_name(k):<16}{_fmt(metrics[k])}" for k in HEADLINES[task] if k in metrics]
+
+    per_class = metrics.get("per_class") or {}
+    if per_class:
+        label_w = max(len("macro avg"), *(len(str(label)) for label in per_class)) + 2
+        lines += ["", f"  {'class':<{label_w}}{'precision':>10}{'recall':>10}{'f1':>10}"
+                      f"{'support':>10}"]
+        for label, m in per_class.items():
+            lines.append(f"  {label:<{label_w}}{_fmt(m['precision']):>10}{_fmt(m['recall']):>10}"
+                         f"{_fmt(m['f1']):>10}{m['support']:>10}")
+        if task == "single" and "macro_precision" in metrics:
+            lines.append(f"  {'macro avg':<{label_w}}{_fmt(metrics['macro_precision']):>10}"
+                         f"{_fmt(metrics['macro_recall']):>10}{_fmt(metrics['macro_f1']):>10}"
+                         f"{metrics.get('n', ''):>10}")
+
     matrix = metrics.get("confusion_matrix")
-    labels = metrics.get("labels", [])
-    if matrix and len(labels) <= 12:
-        width = max(6, *(len(lab) for lab in labels)) + 2
-        lines.append("")
-        lines.append("  confusion matrix (rows: true, columns: predicted)")
-        lines.append("  " + " " * width + "".join(f"{lab:>{width}}" for lab in labels))
-        for label, row in zip(labels, matrix, strict=True):
-            lines.append(f"  {label:<{width}}" + "".join(f"{c:>{width}}" for c in row))
+    labels = [str(label) for label in metrics.get("labels", [])]
+    if matrix and 0 < len(labels) <= 12:
+        lines += ["", *_text_confusion(matrix, labels)]
     return "\n".join(lines)
 
 
-def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(row) + " |" for row in rows]
+def _text_confusion(matrix: list[list[int]], labels: list[str]) -> list[str]:
+    if max(len(label) for label in labels) <= 10:
+        columns, rows = labels, labels
+    else:  # long names: number the columns, name the rows "0 name"
+        columns = [str(i) for i in range(len(labels))]
+        rows = [f"{i} {label}" for i, label in enumerate(labels)]
+    cell = max(*(len(c) for c in columns), *(len(str(v)) for r in matrix for v in r)) + 2
+    row_w = max(len(r) for r in rows) + 2
+    out = ["  confusion matrix (rows: true, columns: predicted)",
+           "  " + " " * row_w + "".join(f"{c:>{cell}}" for c in columns)]
+    out += [f"  {name:<{row_w}}" + "".join(f"{v:>{cell}}" for v in row)
+            for name, row in zip(rows, matrix, strict=True)]
     return out
 
 
-def render_report_md(metrics: dict[str, Any], task: str, *, data_summary: dict[str, Any] | None = None,
+# ---------------------------------------------------------------- markdown
+
+
+def _cell(value: Any) -> str:
+    # a "|" inside a label would end the table cell
+    return _fmt(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(header: list[str], rows: list[list[Any]], numeric_from: int = 1) -> list[str]:
+    align = ["---" if i < numeric_from else "---:" for i in range(len(header))]
+    out = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return out
+
+
+def _by_split(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{"test": {...}, "validation": {...}}``; a bare split dict counts as test."""
+    if "n" in metrics and not any(s in metrics for s in SPLITS):
+        return {"test": metrics}
+    return {s: metrics[s] for s in SPLITS if isinstance(metrics.get(s), dict)}
+
+
+def _results_table(splits: dict[str, dict[str, Any]], task: str) -> list[str]:
+    keys = [k for k in HEADLINES[task] if any(k in m for m in splits.values())]
+    return _md_table(["split", "n", *(_name(k) for k in keys)],
+                     [[s, m.get("n"), *(m.get(k) for k in keys)] for s, m in splits.items()])
+
+
+def _per_class_table(split: dict[str, Any]) -> list[str]:
+    return _md_table(["class", "precision", "recall", "F1", "support"],
+                     [[label, m["precision"], m["recall"], m["f1"], m["support"]]
+                      for label, m in split["per_class"].items()])
+
+
+def render_report_md(metrics: dict[str, Any], task: str, *,
+                     data_summary: dict[str, Any] | None = None,
                      train_summary: dict[str, Any] | None = None,
-                     confusion_png: str | None = "confusion_matrix.png") -> str:
+                     confusion_png: str | None = "confusion_matrix.png",
+                     curves_png: str | None = "training_curves.png") -> str:
+    """report.md of a run: results per split, per-class scores, the confusion
+    matrix image, the data summary and the training summary.
+
+    ``metrics`` is metrics.json's shape (``{"test": .., "validation": .., ...}``).
+    Images are linked by the relative names given; pass None to leave one out
+    (``curves_png`` is only linked when ``train_summary`` has a history).
+    """
+    _check_task(task)
+    splits = _by_split(metrics)
     lines = ["# Training report", "", "## Results", ""]
-    splits = [s for s in ("test", "validation") if s in metrics]
-    keys = [k for k in HEADLINES.get(task, ()) if any(k in metrics[s] for s in splits)]
     if splits:
-        lines += _md_table(["split", "n", *keys], [
-            [s, str(metrics[s].get("n", "")), *(_fmt(metrics[s].get(k)) for k in keys)]
-            for s in splits])
-    if "test" in metrics and metrics["test"].get("per_class"):
-        lines += ["", "### Per class (test)", ""]
-        lines += _md_table(["class", "precision", "recall", "f1", "support"],
-                           [list(r) for r in _per_class_rows(metrics["test"])])
+        lines += _results_table(splits, task)
+    else:
+        lines.append("No held-out split was scored.")
+    test = splits.get("test", {})
+    if test.get("per_class"):
+        lines += ["", "### Per class (test)", "", *_per_class_table(test)]
     if confusion_png:
-        lines += ["", f"![confusion matrix]({confusion_png})"]
+        lines += ["", "### Confusion matrix (test)", "", f"![confusion matrix]({confusion_png})"]
     if data_summary:
-        lines += ["", "## Data", ""]
-        for key in ("source", "encoding", "columns", "task", "split_from"):
-            if data_summary.get(key):
-                lines.append(f"- {key.replace('_', ' ')}: {data_summary[key]}")
-        if data_summary.get("splits"):
-            lines.append("- examples: " + ", ".join(f"{k} {v}" for k, v in data_summary["splits"].items()))
-        cleaning = data_summary.get("cleaning") or {}
-        if cleaning:
-            lines.append("- cleaning: " + ", ".join(f"{k.replace('_', ' ')} {v}"
-                                                   for k, v in cleaning.items()))
-        over = data_summary.get("over_max_length")
-        if over is not None:
-            lines.append(f"- texts over max length ({data_summary.get('max_length')} tokens, "
-                         f"shortened {data_summary.get('truncation')}): "
-                         + ", ".join(f"{k} {v}" for k, v in over.items()))
-        unknown = data_summary.get("mostly_unknown_tokens")
-        if unknown:
-            lines.append(f"- training texts that are mostly unknown tokens (over "
-                         f"{unknown['threshold']:.0%} [UNK]) for this vocabulary: {unknown['texts']} "
-                         f"({unknown['share_of_tokens']:.1%} of all tokens are unknown)")
-        leakage = data_summary.get("leakage")
-        lines.append("- leakage between splits: " + (", ".join(f"{k} {v} texts" for k, v in
-                                                       leakage.items()) if leakage else "none"))
-        weights = data_summary.get("class_weights")
-        if weights:
-            lines.append("- class weights: " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items()))
+        lines += ["", "## Data", "", *_data_lines(data_summary)]
     if train_summary:
-        lines += ["", "## Training", ""]
-        for key in ("examples", "epochs", "best_epoch", "stopped_early", "steps", "seconds",
-                    "samples_per_second"):
-            if key in train_summary and train_summary[key] is not None:
-                lines.append(f"- {key.replace('_', ' ')}: {_fmt(train_summary[key])}")
-        if train_summary.get("history"):
-            lines += ["", "![training curves](training_curves.png)"]
+        lines += ["", "## Training", "", *_train_lines(train_summary)]
+        history = train_summary.get("history") or []
+        if history:
+            lines += ["", "### Per epoch", "", *_history_table(history)]
+            if curves_png:
+                lines += ["", f"![training curves]({curves_png})"]
     return "\n".join(lines) + "\n"
+
+
+def _counts(mapping: dict[str, Any]) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in mapping.items())
+
+
+def _data_lines(data: dict[str, Any]) -> list[str]:
+    lines = []
+    for key in ("source", "encoding", "columns", "task", "split_from"):
+        if data.get(key):
+            lines.append(f"- {key.replace('_', ' ')}: {data[key]}")
+    if data.get("splits"):
+        lines.append(f"- examples per split: {_counts(data['splits'])}")
+    cleaning = dict(data.get("cleaning") or {})
+    if cleaning:
+        rows_in, rows_out = cleaning.pop("rows_in", None), cleaning.pop("rows_out", None)
+        if rows_in is not None:
+            lines.append(f"- rows read: {rows_in}, kept after cleaning: {rows_out}")
+        dropped = {k.removeprefix("dropped_"): v for k, v in cleaning.items()
+                   if k.startswith("dropped_") and v}
+        changed = {k: v for k, v in cleaning.items() if not k.startswith("dropped_") and v}
+        lines.append(f"- rows dropped: {_counts(dropped) if dropped else 'none'}")
+        if changed:
+            lines.append(f"- texts changed by cleaning: {_counts(changed)}")
+    over = data.get("over_max_length")
+    if over is not None:
+        lines.append(f"- texts over max length ({data.get('max_length')} tokens, shortened "
+                     f"{data.get('truncation')}): {_counts(over)}")
+    unknown = data.get("mostly_unknown_tokens")
+    if unknown and unknown.get("texts"):
+        lines.append(f"- training texts that are mostly unknown tokens (over "
+                     f"{unknown['threshold']:.0%} [UNK]) for this vocabulary: {unknown['texts']} "
+                     f"({unknown['share_of_tokens']:.1%} of all tokens are unknown)")
+    if "leakage" in data:
+        leakage = data["leakage"]
+        lines.append("- identical texts shared between splits (leakage): " + (
+            ", ".join(f"{pair} {n}" for pair, n in leakage.items()) if leakage else "none"))
+    weights = data.get("class_weights")
+    if weights:
+        lines.append("- class weights: " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items()))
+    return lines
+
+
+def _train_lines(train: dict[str, Any]) -> list[str]:
+    lines = []
+    for key, name in (("examples", "training examples"), ("epochs", "epochs run"),
+                      ("best_epoch", "best epoch (weights kept)"),
+                      ("stopped_early", "stopped early"), ("steps", "optimizer steps")):
+        if train.get(key) is not None:
+            lines.append(f"- {name}: {_fmt(train[key])}")
+    if train.get("seconds") is not None:
+        lines.append(f"- time: {train['seconds']:.1f} s")
+    if train.get("samples_per_second") is not None:
+        lines.append(f"- throughput: {train['samples_per_second']:.1f} samples/s")
+    return lines
+
+
+def _history_name(key: str) -> str:
+    for split in ("train", "validation"):
+        if key.startswith(split + "_"):
+            return f"{split} {_name(key.removeprefix(split + '_'))}"
+    return _name(key)
+
+
+def _history_table(history: list[dict[str, Any]]) -> list[str]:
+    keys = [k for k in ("epoch", "step") if any(k in h for h in history)]
+    keys += sorted({k for h in history for k in h} - {"epoch", "step"},
+                   key=lambda k: (not k.startswith("train"), k))
+    header = [_history_name(k) for k in keys]
+    return _md_table(header, [[h.get(k) for k in keys] for h in history],
+                     numeric_from=0)
+
+
+# ---------------------------------------------------------------- model card
+
+# Hugging Face metric ids for the model-index block
+HF_METRIC = {
+    "accuracy": ("accuracy", None), "macro_f1": ("f1", "macro"),
+    "weighted_f1": ("f1", "weighted"), "micro_f1": ("f1", "micro"),
+    "subset_accuracy": ("accuracy", None), "hamming_loss": ("hamming_loss", None),
+    "mse": ("mse", None), "rmse": ("rmse", None), "mae": ("mae", None),
+    "r2": ("r_squared", None), "pearson": ("pearsonr", None), "loss": ("loss", None),
+}
+
+
+def _q(text: Any) -> str:
+    """A YAML scalar that survives any label or file name (JSON strings are YAML)."""
+    return json.dumps(str(text), ensure_ascii=False)
+
+
+def _front_matter(model_name: str, task: str, splits: dict[str, dict[str, Any]],
+                  dataset: str) -> list[str]:
+    lines = ["---", "library_name: transformers", "pipeline_tag: text-classification",
+             "tags:", "- lmforge", "- text-classification",
+             f"- {TASK_WORDS[task].replace(' ', '-')}"]
+    results = []
+    for split, m in splits.items():
+        metrics = []
+        for key in HEADLINES[task]:
+            if m.get(key) is None or key == "loss":  # a training quantity, not a Hub metric
+                continue
+            hf_type, average = HF_METRIC[key]
+            metrics += [f"    - type: {hf_type}", f"      value: {json.dumps(m[key])}",
+                        f"      name: {_q(f'{split} {_name(key)}')}"]
+            if average:
+                metrics += ["      args:", f"        average: {average}"]
+        if metrics:
+            results += ["  - task:", "      type: text-classification",
+                        "      name: Text Classification", "    dataset:",
+                        f"      name: {_q(dataset)}", "      type: csv", f"      split: {split}",
+                        "    metrics:", *metrics]
+    if results:
+        lines += ["model-index:", f"- name: {_q(model_name)}", "  results:", *results]
+    return [*lines, "---", ""]
 
 
 def render_model_card(*, model_name: str, base_model: str, task: str, labels: list[str],
                       metrics: dict[str, Any], config: dict[str, Any], usage_dir: str) -> str:
-    test = metrics.get("test", {})
-    keys = [k for k in HEADLINES.get(task, ()) if test.get(k) is not None]
-    front = ["---", "library_name: transformers", "pipeline_tag: text-classification",
-             "tags:", "  - lmforge", f"  - {task}", "metrics:"]
-    front += [f"  - {k}" for k in keys]
-    front += ["---", ""]
-    task_words = {"single": "single-label classification", "multi": "multi-label classification",
-                  "regression": "regression"}[task]
-    body = [
-        f"# {model_name}", "",
-        f"A {task_words} model fine-tuned with lmforge from {base_model}.", "",
-        "## Labels", "", ", ".join(labels) if labels else "(a numeric target)", "",
-        "## Training data", "",
-        f"- file: `{config.get('data')}` (text column `{config.get('text_col')}`, label "
-        f"column(s) `{config.get('label_col')}`)",
-        f"- epochs {config.get('epochs')}, lr {config.get('lr')}, batch size "
-        f"{config.get('batch_size')}, max length {config.get('max_length')}, seed "
-        f"{config.get('seed')}", "",
-        "## Evaluation (test split)", "",
-    ]
-    body += _md_table(["metric", "value"], [[k, _fmt(test[k])] for k in keys]) if keys else ["n/a"]
-    body += [
-        "", "## How to use", "", "```python",
-        "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
+    """README.md of a run in Hugging Face model-card form (YAML front matter, then
+    use, data, scores, how to load it, limitations).
+
+    ``config`` is the run's resolved TrainConfig as a mapping; only the data file's
+    name is shown, not its full local path.
+    """
+    _check_task(task)
+    splits = _by_split(metrics)
+    usage_dir = usage_dir.rstrip("/\\") or "."
+    data_file = PurePath(str(config["data"])).name if config.get("data") else "not recorded"
+    lines = _front_matter(model_name, task, splits, data_file)
+    lines += [f"# {model_name}", "",
+              f"A {TASK_WORDS[task]} model fine-tuned with lmforge from `{base_model}`.", ""]
+    lines += ["## Intended use", "", _intended_use(task, labels), ""]
+    if task != "regression":
+        lines += ["## Labels", "", ", ".join(f"`{label}`" for label in labels), ""]
+    lines += ["## Training data", "", *_card_data_lines(config, metrics, data_file), ""]
+    lines += ["## Training procedure", "", *_card_training_lines(config, metrics), ""]
+    lines += ["## Evaluation", ""]
+    if splits:
+        lines += _results_table(splits, task)
+        test = splits.get("test", {})
+        if test.get("per_class"):
+            lines += ["", "Per class (test):", "", *_per_class_table(test)]
+    else:
+        lines.append("No held-out split was scored.")
+    lines += ["", "## How to use", "", *_usage(task, usage_dir, config), ""]
+    lines += ["## Limitations", "", *_limitations(task, config, splits), ""]
+    return "\n".join(lines)
+
+
+def _intended_use(task: str, labels: list[str]) -> str:
+    if task == "regression":
+        what = "Predicts a numeric score for a text"
+    elif task == "multi":
+        what = f"Tags a text with any number of {len(labels)} labels"
+    else:
+        what = f"Sorts a text into one of {len(labels)} classes"
+    return (f"{what}, for texts like the ones it was trained on (same language, domain and "
+            "length). It is not meant for decisions about people without a human review.")
+
+
+def _card_data_lines(config: dict[str, Any], metrics: dict[str, Any],
+                     data_file: str) -> list[str]:
+    columns = [f"{name} `{config[key]}`" for key, name in
+               (("text_col", "text column"), ("label_col", "label column(s)")) if config.get(key)]
+    lines = [f"- file: `{data_file}`" + (f" ({', '.join(columns)})" if columns else "")]
+    data = metrics.get("data") or {}
+    if data.get("splits"):
+        lines.append(f"- examples per split: {_counts(data['splits'])}")
+    if data.get("split_from"):
+        lines.append(f"- split: {data['split_from']}")
+    cleaning = data.get("cleaning") or {}
+    if cleaning.get("rows_in") is not None:
+        lines.append(f"- rows read: {cleaning['rows_in']}, kept after cleaning: "
+                     f"{cleaning.get('rows_out')}")
+    return lines
+
+
+def _card_training_lines(config: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    settings = [f"{k.replace('_', ' ')} {config[k]}" for k in
+                ("epochs", "lr", "batch_size", "max_length", "truncation", "weight_decay",
+                 "warmup_ratio", "seed") if config.get(k) is not None]
+    lines = [f"- settings: {', '.join(settings)}"] if settings else []
+    train = metrics.get("train") or {}
+    lines += _train_lines({k: train.get(k) for k in
+                           ("epochs", "best_epoch", "seconds", "samples_per_second")})
+    lines.append("- the run's `config.yaml` reproduces it: `lmforge train --config config.yaml`")
+    return lines
+
+
+def _usage(task: str, usage_dir: str, config: dict[str, Any]) -> list[str]:
+    max_length = config.get("max_length") or 512
+    decode = {
+        "single": ["label = model.config.id2label[int(logits.argmax(-1)[0])]"],
+        "multi": ["probabilities = logits.sigmoid()[0]",
+                  "labels = [model.config.id2label[i] for i, p in enumerate(probabilities)"
+                  " if p >= 0.5]"],
+        "regression": ["score = logits[0, 0].item()"],
+    }[task]
+    return [
+        "With plain transformers:", "", "```python", "import torch",
+        "from transformers import AutoModelForSequenceClassification, AutoTokenizer", "",
         f'model = AutoModelForSequenceClassification.from_pretrained("{usage_dir}/model")',
         f'tokenizer = AutoTokenizer.from_pretrained("{usage_dir}/model")',
-        "", "import lmforge", f'clf = lmforge.load("{usage_dir}")',
+        f'inputs = tokenizer(["some text"], truncation=True, max_length={max_length}, '
+        'return_tensors="pt")',
+        "with torch.no_grad():", "    logits = model(**inputs).logits", *decode, "```", "",
+        "With lmforge (same text cleaning and truncation as in training):", "", "```python",
+        "import lmforge", "", f'clf = lmforge.load("{usage_dir}")',
         'clf.predict(["some text"])', "```", "", "```bash",
-        f"lmforge predict {usage_dir} --data texts.csv", "```", "",
-        "## Limitations", "",
-        "Scores hold for data like the training data; texts longer than "
-        f"{config.get('max_length')} tokens are shortened ({config.get('truncation')}). "
-        "Check the per-class numbers before relying on rare classes.", "",
+        f"lmforge predict {usage_dir} --data file.csv",
+        f"lmforge evaluate {usage_dir} --data labelled.csv", "```",
     ]
-    return "\n".join(front + body)
+
+
+def _limitations(task: str, config: dict[str, Any], splits: dict[str, Any]) -> list[str]:
+    lines = ["- The scores above hold for data like the training data; expect lower scores on "
+             "other domains, languages or writing styles."]
+    if config.get("max_length"):
+        lines.append(f"- Texts longer than {config['max_length']} tokens are shortened "
+                     f"({config.get('truncation')}); plain transformers keeps the head only.")
+    per_class = splits.get("test", {}).get("per_class") or {}
+    if per_class:
+        weakest = min(per_class, key=lambda label: per_class[label]["f1"])
+        rare = [label for label, m in per_class.items() if m["support"] < 20]
+        lines.append(f"- Weakest class on the test split: `{weakest}` "
+                     f"(F1 {per_class[weakest]['f1']:.4f}).")
+        if rare:
+            lines.append("- Fewer than 20 test examples for: "
+                         + ", ".join(f"`{label}`" for label in rare)
+                         + "; their per-class scores are rough estimates.")
+    if task == "regression":
+        lines.append("- Predictions are not clipped to the range seen in training.")
+    return lines
