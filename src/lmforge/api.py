@@ -57,7 +57,6 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
     loaded = load_examples(cfg.data, text_col=cfg.text_col, label_col=cfg.label_col,
                            task=cfg.task, label_sep=cfg.label_sep)
     task = loaded.task.task
-    log.info("data %s: %s; %s", cfg.data, loaded.columns.reason, loaded.task.reason)
     check_trainable(loaded.examples, cfg.data)
     label_col = ",".join(loaded.columns.labels)
     resolved = dataclasses.replace(
