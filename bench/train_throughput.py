@@ -70,12 +70,15 @@ def run_hf_trainer(args: argparse.Namespace, out: Path) -> tuple[float, float]:
             return {"input_ids": self.enc["input_ids"][i],
                     "attention_mask": self.enc["attention_mask"][i], "labels": self.y[i]}
 
+    import math
+
+    total_steps = math.ceil(len(train) / args.batch_size) * args.epochs
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=len(labels))
     targs = TrainingArguments(
         output_dir=str(out), num_train_epochs=args.epochs, learning_rate=args.lr,
         per_device_train_batch_size=args.batch_size, per_device_eval_batch_size=64,
-        weight_decay=0.01, warmup_ratio=0.06, lr_scheduler_type="linear", seed=0,
+        weight_decay=0.01, warmup_steps=int(0.06 * total_steps), lr_scheduler_type="linear", seed=0,
         save_strategy="no", report_to=[], logging_strategy="no", disable_tqdm=True,
         use_cpu=not torch.cuda.is_available(), bf16=torch.cuda.is_available(),
     )

@@ -151,3 +151,15 @@ def test_regression_end_to_end_outputs_real_scale(tmp_path: Path, tiny_model_dir
 def test_import_is_lazy() -> None:
     code = "import sys, lmforge; assert 'torch' not in sys.modules and 'transformers' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_separate_test_file_and_leakage_reported(tmp_path: Path, tiny_model_dir: Path) -> None:
+    rows = sentiment_rows(160)
+    train = write_csv(tmp_path / "train.csv", rows[:120])
+    test = write_csv(tmp_path / "test.csv", rows[100:160])  # 20 texts also in train
+    result = lmforge.train(data=str(train), test=str(test), out=str(tmp_path / "run"),
+                           model=str(tiny_model_dir), **{**FAST, "epochs": 1})
+    data = result.metrics["data"]
+    assert data["leakage"] == {"train/test": 20}
+    assert data["splits"]["test"] == 60 and result.metrics["test"]["n"] == 60
+    assert "leakage" in (result.run_dir / "report.md").read_text(encoding="utf-8")
