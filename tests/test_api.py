@@ -160,6 +160,8 @@ def test_separate_test_file_and_leakage_reported(tmp_path: Path, tiny_model_dir:
     result = lmforge.train(data=str(train), test=str(test), out=str(tmp_path / "run"),
                            model=str(tiny_model_dir), **{**FAST, "epochs": 1})
     data = result.metrics["data"]
-    assert data["leakage"] == {"train/test": 20}
+    # the 20 shared texts land in train or in the validation part carved out of it
+    assert set(data["leakage"]) <= {"train/test", "validation/test"}
+    assert sum(data["leakage"].values()) == 20 and data["leakage"]["train/test"] > 0
     assert data["splits"]["test"] == 60 and result.metrics["test"]["n"] == 60
     assert "leakage" in (result.run_dir / "report.md").read_text(encoding="utf-8")

@@ -305,10 +305,13 @@ def write_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any, metrics: 
 
 
 def load(run_dir: str | os.PathLike[str], batch_size: int | None = None) -> Any:
-    """Load a run directory for prediction: ``clf.predict([...])``, ``clf.predict_proba([...])``."""
-    from lmforge.classifier import load_classifier_run
+    """Load a run directory for prediction: ``clf.predict([...])``, ``clf.predict_proba([...])``.
 
-    return load_classifier_run(run_dir, batch_size)
+    The backend follows what the run holds: PyTorch weights, or the ONNX file that
+    ``lmforge export`` writes (same surface either way)."""
+    from lmforge.compress.onnx_backend import load_run
+
+    return load_run(run_dir, batch_size)
 
 
 def evaluate(run_dir: str | os.PathLike[str], data: str | os.PathLike[str],

@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     from lmforge.config.train import TrainConfig
 
     parser = argparse.ArgumentParser(
-        prog="lmforge", description="Train, evaluate and use text classifiers from a CSV.")
+        prog="lmforge",
+        description="From labelled text to trained, evaluated, compressed and served language models.")
     parser.add_argument("--version", action="version", version=f"lmforge {__version__}")
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -77,8 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", help="also write the metrics as JSON to this file")
     evaluate.set_defaults(handler=cmd_evaluate)
 
-    predict = sub.add_parser("predict", help="predict labels for texts")
-    predict.add_argument("run_dir", help="run directory written by `lmforge train`")
+    predict = sub.add_parser("predict", help="predict labels for texts (locally or via a server)")
+    predict.add_argument("run_dir", nargs="?",
+                         help="run directory written by `lmforge train` or `lmforge export` "
+                         "(not with --server)")
+    predict.add_argument("--server", metavar="URL",
+                         help="use a running `lmforge serve` at this URL instead of a run directory")
+    predict.add_argument("--model", help="with --server: the served model's name (default: the "
+                         "server's first)")
+    predict.add_argument("--api-key", help="with --server: the key the server requires "
+                         "(default: $LMFORGE_API_KEY)")
     predict.add_argument("--data", required=True,
                          help="file of texts (CSV, TSV, JSONL, Parquet, .txt), or - for one text "
                          "per line on stdin")
@@ -90,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     recipes = sub.add_parser("recipes", help="list the bundled recipes")
     recipes.set_defaults(handler=cmd_recipes)
+
+    # the other stages register their own commands (each module is imported only here,
+    # and imports nothing heavy until its handler runs)
+    from lmforge.compress.cli import add_compress_cli
+    from lmforge.lm.cli import add_ngram_cli
+    from lmforge.pretrain.cli import add_pretrain_cli
+    from lmforge.serve.cli import add_serve_cli
+
+    add_pretrain_cli(sub)
+    add_ngram_cli(sub)
+    add_compress_cli(sub)
+    add_serve_cli(sub)
     return parser
 
 
@@ -150,13 +171,33 @@ def _run_task(run_dir: str) -> str:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from lmforge import api
+    from lmforge.errors import ConfigError
 
-    clf = api.load(args.run_dir)
+    if bool(args.run_dir) == bool(args.server):
+        raise ConfigError("predict needs a run directory or --server URL (one of them, not both): "
+                          "`lmforge predict runs/NAME --data FILE` or "
+                          "`lmforge predict --server http://127.0.0.1:8000 --data FILE`")
+    # the model (or server) first: a wrong run dir or URL fails before stdin is read
+    if args.server:
+        import os
+
+        from lmforge.serve.client import describe_remote
+        from lmforge.serve.config import API_KEY_ENV
+
+        key = args.api_key or os.environ.get(API_KEY_ENV) or None
+        clf: Any = describe_remote(args.server, key, args.model)
+    else:
+        clf = api.load(args.run_dir)
     if args.data == "-":
         texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
     else:
         texts = api.read_texts(args.data, args.text_col)
-    rows = api.prediction_rows(clf, texts)
+    if args.server:
+        from lmforge.serve.client import predict_remote
+
+        rows = predict_remote(args.server, texts, key, clf.name)
+    else:
+        rows = api.prediction_rows(clf, texts)
     if args.out:
         with open(args.out, "w", encoding="utf-8", newline="") as stream:
             write_rows(rows, stream, args.format, clf)

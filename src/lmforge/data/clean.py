@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 import unicodedata
 from collections import defaultdict
@@ -10,19 +11,40 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lmforge.data.cells import as_number, binary_value, is_list, is_missing, label_string, plain, shown
 from lmforge.data.columns import ColumnChoice
-from lmforge.data.task import file_row
+from lmforge.data.read import file_rows, row_name
 from lmforge.errors import DataError
 
-# Real tags only: "<br>", "<p class='x'>", "</div>", "<br/>" — not "a < b and c > d".
-TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s+[^<>]*?)?\s*/?>")
-ENTITY = re.compile(r"&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]{1,31});")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-SPACES = re.compile(r"\s+")
+log = logging.getLogger(__name__)
+
+# Only real HTML elements count as tags, so "a < b and c > d", "List<String>" and
+# "<unk>" survive. Inline elements vanish; the others separate words.
+INLINE_TAGS = ("a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "del", "dfn", "em", "font",
+               "i", "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike", "strong",
+               "sub", "sup", "tt", "u", "var", "wbr")
+BLOCK_TAGS = ("address", "area", "article", "aside", "audio", "blockquote", "body", "br",
+              "button", "canvas", "caption", "center", "col", "colgroup", "dd", "details", "div",
+              "dl", "dt", "embed", "fieldset", "figcaption", "figure", "footer", "form", "h1",
+              "h2", "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "iframe", "img",
+              "input", "label", "legend", "li", "link", "main", "meta", "nav", "noscript",
+              "object", "ol", "option", "p", "param", "picture", "pre", "section", "select",
+              "source", "summary", "svg", "table", "tbody", "td", "textarea", "tfoot", "th",
+              "thead", "title", "tr", "track", "ul", "video")
+_ATTRS = r"""(?:\s+[A-Za-z_:][-\w:.]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>`]+))?)*\s*/?"""
+INLINE_TAG = re.compile(rf"</?(?:{'|'.join(INLINE_TAGS)}){_ATTRS}>", re.IGNORECASE)
+BLOCK_TAG = re.compile(rf"</?(?:{'|'.join(BLOCK_TAGS)}){_ATTRS}>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]{1,31});")
+# C0/C1 controls that are not whitespace (\t\n\v\f\r and \x1c-\x1f are, and collapse
+# with the rest), plus zero-width spaces and stray BOMs.
+CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u200b\u2060\ufeff]")
 
 
 @dataclass
 class CleanReport:
+    """How many rows each cleaning step changed or dropped."""
+
     rows_in: int = 0
     html_stripped: int = 0
     entities_unescaped: int = 0
@@ -41,11 +63,14 @@ class CleanReport:
 
 @dataclass
 class Examples:
+    """Cleaned texts and their targets: label strings (single), sorted tuples of label
+    strings (multi) or floats (regression); no targets for prediction input."""
+
     texts: list[str]
     targets: list[Any]
     task: str
     source: str = ""
-    rows: list[int] = field(default_factory=list)  # file row of each example
+    rows: list[int] = field(default_factory=list)  # file row (or line) of each example
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -60,62 +85,59 @@ class Examples:
 
 
 def clean_text(text: str, report: CleanReport | None = None) -> str:
-    """HTML tags and entities, control characters, NFKC, whitespace."""
+    """HTML tags and entities, control characters, NFKC, whitespace; counted in ``report``."""
     out = text
-    stripped = TAG.sub(" ", out)
-    if report is not None and stripped != out:
-        report.html_stripped += 1
-    out = stripped
-    if ENTITY.search(out):
+    if "<" in out:
+        stripped = BLOCK_TAG.sub(" ", INLINE_TAG.sub("", SCRIPT.sub(" ", out)))
+        if report is not None and stripped != out:
+            report.html_stripped += 1
+        out = stripped
+    if "&" in out and ENTITY.search(out):
         unescaped = html.unescape(out)
         if report is not None and unescaped != out:
             report.entities_unescaped += 1
         out = unescaped
-    no_control = CONTROL.sub(" ", out)
-    if report is not None and no_control != out:
-        report.control_chars_removed += 1
-    out = no_control
-    normalized = unicodedata.normalize("NFKC", out)
-    if report is not None and normalized != out:
-        report.unicode_normalized += 1
-    out = normalized
-    collapsed = SPACES.sub(" ", out).strip()
+    if CONTROL.search(out):
+        out = CONTROL.sub("", out)
+        if report is not None:
+            report.control_chars_removed += 1
+    if not out.isascii():
+        normalized = unicodedata.normalize("NFKC", out)
+        if report is not None and normalized != out:
+            report.unicode_normalized += 1
+        out = normalized
+    collapsed = " ".join(out.split())  # same whitespace as re's \s, and much faster
     if report is not None and collapsed != out:
         report.whitespace_normalized += 1
     return collapsed
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or (
-        isinstance(value, str) and not value.strip())
-
-
-def _label_string(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value).strip()
-
-
-def _binary(value: Any) -> bool:
-    return str(value).strip().lower() in {"1", "1.0", "true"}
-
-
 def build_examples(df: Any, columns: ColumnChoice, task: str, path: Any, label_sep: str = "|",
                    require_label: bool = True) -> tuple[Examples, CleanReport]:
+    """Clean texts and read targets; drop empty texts, missing labels, duplicates and texts
+    seen with different labels. ``require_label=False`` (prediction input) keeps every row,
+    in order, with no targets."""
     report = CleanReport(rows_in=len(df))
-    texts: list[str] = []
-    targets: list[Any] = []
-    rows: list[int] = []
+    rows = file_rows(df)
     raw_texts = list(df[columns.text])
     label_values = [list(df[c]) for c in columns.labels] if require_label else []
+    if require_label and all(is_missing(v) for values in label_values for v in values):
+        which = (f"column '{columns.labels[0]}'" if len(columns.labels) == 1
+                 else f"columns {', '.join(columns.labels)}")
+        raise DataError(f"{path}: all labels in {which} are missing. Fill in the labels, or "
+                        "pass the right --label-col.")
+
+    texts: list[str] = []
+    targets: list[Any] = []
+    kept_rows: list[int] = []
+    any_text = False
     for i, raw in enumerate(raw_texts):
-        text = "" if _missing(raw) else clean_text(str(raw), report)
-        if not text:
-            report.dropped_empty_text += 1
-            continue
+        text = "" if is_missing(raw) else clean_text(str(plain(raw)), report)
+        any_text = any_text or bool(text)
         if require_label:
+            if not text:
+                report.dropped_empty_text += 1
+                continue
             target = _target(task, [values[i] for values in label_values], columns, label_sep,
                              path, df, i)
             if target is None:
@@ -123,40 +145,71 @@ def build_examples(df: Any, columns: ColumnChoice, task: str, path: Any, label_s
                 continue
             targets.append(target)
         texts.append(text)
-        rows.append(file_row(df, i))
-    if require_label and not targets and report.dropped_missing_label:
-        raise DataError(f"{path}: all labels in column(s) {', '.join(columns.labels)} are missing. "
-                        "Fill in the labels or pass the right --label-col.")
-    if not texts:
-        raise DataError(f"{path}: every text in column '{columns.text}' is empty after cleaning. "
-                        "Check --text-col.")
-    examples = Examples(texts, targets, task, str(path), rows)
+        kept_rows.append(rows[i])
+    if not any_text:
+        raise DataError(f"{path}: every text in column '{columns.text}' is empty (after removing "
+                        "HTML and whitespace). Check that --text-col names the column with the "
+                        "text.")
+    examples = Examples(texts, targets, task, str(path), kept_rows)
     if require_label:
         examples = _drop_duplicates_and_conflicts(examples, report)
+        if not examples.texts:
+            raise DataError(f"{path}: no row has both a text and a usable label (dropped: "
+                            f"{_drops(report)}). Check --text-col and --label-col, and fix the "
+                            "conflicting labels.")
+    else:
+        empty = sum(1 for t in texts if not t)
+        if empty:
+            log.warning("%s: %d empty texts kept so that every input row gets a prediction",
+                        path, empty)
     report.rows_out = len(examples)
     return examples, report
 
 
+def _drops(report: CleanReport) -> str:
+    parts = [f"{k.removeprefix('dropped_').replace('_', ' ')}: {v}"
+             for k, v in report.as_dict().items() if k.startswith("dropped_") and v]
+    return ", ".join(parts) or "none dropped"
+
+
 def _target(task: str, values: list[Any], columns: ColumnChoice, label_sep: str, path: Any,
             df: Any, i: int) -> Any:
-    if task == "multi" and len(columns.labels) > 1:
-        if all(_missing(v) for v in values):
+    """The target of row ``i``, or None when its label is missing."""
+    if len(columns.labels) > 1:  # multi-label 0/1 columns
+        if all(is_missing(v) for v in values):
             return None
-        return tuple(sorted(name for name, v in zip(columns.labels, values, strict=True)
-                            if _binary(v)))
+        names = []
+        for name, value in zip(columns.labels, values, strict=True):
+            if is_missing(value):
+                continue
+            flag = binary_value(value)
+            if flag is None:
+                raise DataError(f"{path}: {row_name(df, i)}, column '{name}': {shown(value)} is "
+                                "not 0 or 1. Multi-label columns hold 1 where the label applies "
+                                "and 0 (or nothing) where it does not.")
+            if flag:
+                names.append(name)
+        return tuple(sorted(names))
     value = values[0]
-    if _missing(value):
+    if is_missing(value):
         return None
+    name = columns.labels[0]
     if task == "multi":
-        return tuple(sorted({p.strip() for p in str(value).split(label_sep) if p.strip()}))
+        value = plain(value)
+        parts = value if is_list(value) else str(value).split(label_sep)
+        return tuple(sorted({label_string(p) for p in parts if not is_missing(p)}))
     if task == "regression":
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise DataError(f"{path}: row {file_row(df, i)}, column '{columns.labels[0]}': "
-                            f"{str(value)!r} is not a number, but regression needs numeric "
-                            "labels.") from None
-    return _label_string(value)
+        number = as_number(value)
+        if number is None:
+            raise DataError(f"{path}: {row_name(df, i)}, column '{name}': {shown(value)} is not "
+                            "a number, but regression needs numeric labels. Fix the value, or "
+                            "choose --task single.")
+        return number
+    if is_list(value):
+        raise DataError(f"{path}: {row_name(df, i)}, column '{name}': {shown(value)} is a list, "
+                        "but single-label classification needs one label per row. Use --task "
+                        "multi.")
+    return label_string(value)
 
 
 def _drop_duplicates_and_conflicts(examples: Examples, report: CleanReport) -> Examples:
@@ -178,11 +231,20 @@ def _drop_duplicates_and_conflicts(examples: Examples, report: CleanReport) -> E
 
 
 def check_trainable(examples: Examples, path: Any) -> None:
+    """Refuse example sets no model can learn from."""
+    if not len(examples):
+        raise DataError(f"{path}: no examples left after cleaning. Add labelled rows.")
     if examples.task == "single":
         classes = sorted(set(examples.targets))
         if len(classes) < 2:
             raise DataError(f"{path}: only one class ('{classes[0]}') after cleaning; a "
                             "classifier needs at least two classes. Add examples of other "
                             "classes, or check --label-col.")
-    if examples.task == "multi" and not any(examples.targets):
-        raise DataError(f"{path}: no example has any label. Check the label column(s).")
+    elif examples.task == "multi":
+        if not any(examples.targets):
+            raise DataError(f"{path}: no example has any label (every label set is empty). "
+                            "Check the label column(s) and --label-sep.")
+    elif examples.task == "regression":
+        if len(set(examples.targets)) < 2:
+            raise DataError(f"{path}: every target is {examples.targets[0]}; regression needs "
+                            "targets that vary. Check --label-col.")

@@ -2,110 +2,180 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lmforge.data.cells import as_number, binary_value, is_list, is_missing
 from lmforge.errors import DataError
 
 log = logging.getLogger(__name__)
 
-TEXT_NAMES = ("text", "sentence", "review", "content", "body", "comment", "document", "tweet",
-              "message", "review_text", "title", "question", "abstract", "description")
+# Names are compared lower-cased with spaces and hyphens as underscores; earlier wins.
+TEXT_NAMES = ("text", "sentence", "review", "review_text", "content", "body", "comment",
+              "document", "tweet", "message", "utterance", "post", "passage", "article",
+              "abstract", "description", "question", "query", "summary", "title",
+              "文本", "内容", "评论", "句子")
 LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "y", "score",
-               "rating", "topic", "tag", "tags", "intent", "stars")
+               "rating", "topic", "stars", "polarity", "emotion", "intent", "tag", "tags",
+               "标签", "类别", "情感")
+ID_NAME = re.compile(r"^(id|uuid|guid|index|idx|key|row|row_id|.*_id)$")
+PROFILE_ROWS = 5000  # detection looks at the first rows only; later stages check every row
 
 
 @dataclass(frozen=True)
 class ColumnChoice:
     text: str
-    labels: tuple[str, ...]
+    labels: tuple[str, ...]  # one label column, or several 0/1 columns (multi-label)
     reason: str
-
-
-def _is_binary_column(values: Any) -> bool:
-    present = [str(v).strip() for v in values if v is not None and str(v).strip() != ""]
-    return bool(present) and all(v in {"0", "1", "0.0", "1.0", "True", "False"} for v in present)
-
-
-def _mean_length(values: Any) -> float:
-    texts = [str(v) for v in values if v is not None]
-    return sum(len(t) for t in texts) / max(1, len(texts))
-
-
-def _numeric_share(values: Any) -> float:
-    present = [v for v in values if v is not None]
-    ok = 0
-    for v in present:
-        try:
-            float(v)
-            ok += 1
-        except (TypeError, ValueError):
-            pass
-    return ok / max(1, len(present))
 
 
 def detect_columns(df: Any, path: Any, text_col: str | None = None,
                    label_col: str | Sequence[str] | None = None,
                    require_label: bool = True) -> ColumnChoice:
+    """The text and label column(s) of ``df``: the given names checked, the others detected."""
     columns = [str(c) for c in df.columns]
-    listing = ", ".join(columns)
+    given_labels = _split_label_names(label_col, columns)
+    _check_given(columns, path, text_col, given_labels)
 
-    def check(name: str, flag: str) -> str:
-        if name not in columns:
-            raise DataError(f"column '{name}' is not in {path}; its columns are: {listing}. "
-                            f"Pass {flag} with one of them.")
-        return name
-
-    lower = {c.lower(): c for c in columns}
-    reasons = []
+    reasons: list[str] = []
     if text_col:
-        text = check(text_col, "--text-col")
+        text = text_col
         reasons.append(f"text column '{text}' (given)")
-    elif len(columns) == 1 and not require_label:
-        text = columns[0]
-        reasons.append(f"text column '{text}' (the only column)")
     else:
-        by_name = next((lower[n] for n in TEXT_NAMES if n in lower), None)
-        if by_name is not None:
-            text = by_name
-            reasons.append(f"text column '{text}' (by name)")
-        else:
-            candidates = [c for c in columns if _numeric_share(df[c]) < 0.5
-                          and _mean_length(df[c]) >= 15]
-            if not candidates:
-                raise DataError(f"{path}: no text column found; its columns are: {listing}. "
-                                "Pass --text-col NAME.")
-            text = max(candidates, key=lambda c: _mean_length(df[c]))
-            reasons.append(f"text column '{text}' (longest strings)")
+        text, how = _detect_text(df, columns, path, exclude=given_labels, require_label=require_label)
+        reasons.append(f"text column '{text}' ({how})")
 
     labels: tuple[str, ...] = ()
-    if label_col:
-        names = [label_col] if isinstance(label_col, str) else list(label_col)
-        names = [n.strip() for name in names for n in name.split(",") if n.strip()]
-        labels = tuple(check(n, "--label-col") for n in names)
-        reasons.append(f"label column{'s' if len(labels) > 1 else ''} "
-                       f"{', '.join(repr(n) for n in labels)} (given)")
+    if given_labels:
+        labels = tuple(given_labels)
+        reasons.append(f"{_label_words(labels)} (given)")
     elif require_label:
-        rest = [c for c in columns if c != text]
-        by_name = next((lower[n] for n in LABEL_NAMES if n in lower and lower[n] != text), None)
-        binary = [c for c in rest if _is_binary_column(df[c])]
-        if by_name is not None:
-            labels = (by_name,)
-            reasons.append(f"label column '{by_name}' (by name)")
-        elif len(binary) >= 2:
-            labels = tuple(binary)
-            reasons.append(f"multi-label 0/1 columns {', '.join(binary)}")
-        else:
-            candidates = [c for c in rest if df[c].nunique(dropna=True) <= max(2, 0.5 * len(df))
-                          or _numeric_share(df[c]) > 0.95]
-            if not candidates:
-                raise DataError(f"{path}: no label column found; its columns are: {listing}. "
-                                "Pass --label-col NAME.")
-            labels = (min(candidates, key=lambda c: df[c].nunique(dropna=True)),)
-            reasons.append(f"label column '{labels[0]}' (few distinct values)")
-        if text in labels:
-            raise DataError(f"{path}: column '{text}' cannot be both the text and the label. "
-                            "Pass --text-col and --label-col.")
+        labels, how = _detect_labels(df, columns, path, text)
+        reasons.append(f"{_label_words(labels)} ({how})")
+    if text in labels:
+        raise DataError(f"{path}: column '{text}' cannot be both the text and the label column. "
+                        "Pass different --text-col and --label-col.")
     return ColumnChoice(text=text, labels=labels, reason=", ".join(reasons))
+
+
+def _label_words(labels: Sequence[str]) -> str:
+    if len(labels) == 1:
+        return f"label column '{labels[0]}'"
+    return f"multi-label 0/1 columns {', '.join(repr(n) for n in labels)}"
+
+
+def _split_label_names(label_col: str | Sequence[str] | None, columns: list[str]) -> list[str]:
+    """``"a,b"`` or ``["a", "b"]`` -> names; a whole string that is a column stays one name."""
+    if not label_col:
+        return []
+    if isinstance(label_col, str):
+        if label_col in columns:
+            return [label_col]
+        label_col = label_col.split(",")
+    return [n.strip() for n in label_col if n and n.strip()]
+
+
+def _check_given(columns: list[str], path: Any, text_col: str | None,
+                 labels: list[str]) -> None:
+    missing = [(n, "--text-col") for n in ([text_col] if text_col else []) if n not in columns]
+    missing += [(n, "--label-col") for n in labels if n not in columns]
+    if not missing:
+        return
+    listing = ", ".join(columns) or "(none)"
+    names = ", ".join(f"'{n}'" for n, _ in missing)
+    flags = " / ".join(dict.fromkeys(flag for _, flag in missing))
+    hints = []
+    for name, _ in missing:
+        close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
+        close = close or [c for c in columns if c.lower() == name.lower()]
+        if close:
+            hints.append(f" Did you mean '{close[0]}' for '{name}'?")
+    verb = "is" if len(missing) == 1 else "are"
+    raise DataError(f"column{'s' if len(missing) > 1 else ''} {names} {verb} not in {path}; its "
+                    f"columns are: {listing}. Pass {flags} with one of them.{''.join(hints)}")
+
+
+# -- detection --------------------------------------------------------------------------
+
+def _normal(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def _by_name(columns: list[str], names: Sequence[str], exclude: Sequence[str]) -> str | None:
+    normal = {}
+    for column in columns:
+        normal.setdefault(_normal(column), column)
+    for name in names:
+        column = normal.get(name)
+        if column is not None and column not in exclude:
+            return column
+    return None
+
+
+def _profile(df: Any, column: str) -> dict[str, Any]:
+    present = [v for v in df[column].iloc[:PROFILE_ROWS] if not is_missing(v)]
+    strings = ["|".join(map(str, v)) if is_list(v) else str(v) for v in present]
+    return {
+        "present": len(present),
+        "distinct": len(set(strings)),
+        "numeric": sum(as_number(v) is not None for v in present) / max(1, len(present)),
+        "mean_length": sum(len(s) for s in strings) / max(1, len(strings)),
+        "binary": bool(present) and all(binary_value(v) is not None for v in present),
+        "lists": any(is_list(v) for v in present),
+    }
+
+
+def _detect_text(df: Any, columns: list[str], path: Any, exclude: Sequence[str],
+                 require_label: bool) -> tuple[str, str]:
+    if len(columns) == 1 and not require_label and columns[0] not in exclude:
+        return columns[0], "the only column"
+    by_name = _by_name(columns, TEXT_NAMES, exclude)
+    if by_name is not None:
+        return by_name, "by name"
+    rows = min(len(df), PROFILE_ROWS)
+    candidates = []
+    for column in columns:
+        if column in exclude or ID_NAME.match(_normal(column)):
+            continue
+        p = _profile(df, column)
+        if not p["present"] or p["numeric"] >= 0.5 or p["lists"]:
+            continue
+        # a column of few distinct values is a label, however long its names
+        if rows >= 10 and p["distinct"] <= 0.2 * rows:
+            continue
+        candidates.append((p["mean_length"], column))
+    if not candidates:
+        raise DataError(f"{path}: no text column found; its columns are: "
+                        f"{', '.join(columns) or '(none)'}. Pass --text-col NAME.")
+    _, text = max(candidates, key=lambda c: c[0])
+    return text, "longest strings"
+
+
+def _detect_labels(df: Any, columns: list[str], path: Any, text: str) -> tuple[tuple[str, ...], str]:
+    by_name = _by_name(columns, LABEL_NAMES, exclude=[text])
+    if by_name is not None:
+        return (by_name,), "by name"
+    rest = [c for c in columns if c != text and not ID_NAME.match(_normal(c))]
+    profiles = {c: _profile(df, c) for c in rest}
+    binary = [c for c in rest if profiles[c]["binary"]]
+    if len(binary) >= 2:
+        return tuple(binary), "every value 0 or 1"
+    rows = min(len(df), PROFILE_ROWS)
+    candidates = [c for c in rest if profiles[c]["present"] and (
+        profiles[c]["distinct"] <= max(2, 0.5 * rows) or profiles[c]["numeric"] > 0.95
+        or profiles[c]["lists"])]
+    if not candidates:
+        raise DataError(f"{path}: no label column found; its columns are: {', '.join(columns)}. "
+                        "Pass --label-col NAME.")
+    label = min(candidates, key=lambda c: (profiles[c]["distinct"], columns.index(c)))
+    how = f"{profiles[label]['distinct']} distinct values"
+    others = [c for c in candidates if c != label]
+    if others:
+        how += f"; also possible: {', '.join(others)}, pass --label-col to choose"
+        log.warning("%s: label column '%s' chosen from several candidates (%s); pass "
+                    "--label-col to choose another", path, label, ", ".join(candidates))
+    return (label,), how

@@ -1,16 +1,25 @@
-"""Stratified train/validation/test split and leakage between splits."""
+"""Stratified train/validation/test split and leakage between splits.
+
+The test split is taken first from the whole set, then validation from the rest;
+both fractions are of the whole set. Split sizes are shared out between classes
+(or, for regression, quantile bins) by largest remainder, so the totals are
+``round(n * fraction)`` wherever the one-of-each-class rule allows.
+"""
 
 from __future__ import annotations
 
 import math
-import random
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
 from lmforge.data.clean import Examples
-from lmforge.errors import DataError
+from lmforge.errors import ConfigError, DataError
+
+REGRESSION_BINS = 10
+MIN_PER_BIN = 20  # fewer examples than bins * this: fewer bins
 
 
 @dataclass
@@ -20,53 +29,140 @@ class Splits:
     test: Examples
 
 
-def _cut(n: int, fraction: float) -> int:
-    return 0 if fraction <= 0 else max(1, round(n * fraction))
-
-
 def split_stratified(examples: Examples, *, validation_fraction: float = 0.1,
                      test_fraction: float = 0.2, seed: int = 0, path: Any = "") -> Splits:
-    """Test first from everything, then validation from the rest; per class when single-label."""
-    rng = random.Random(seed)
+    """Held-out splits, per class for single-label, by quantile bin for regression and at
+    random for multi-label. Deterministic for a seed; every split is shuffled."""
+    import numpy as np
+
+    source = path or examples.source
+    _check_fractions(validation_fraction, test_fraction)
+    held = [name for name, f in (("validation", validation_fraction), ("test", test_fraction))
+            if f > 0]
+    n = len(examples)
+    stratified = examples.task == "single"
+    if stratified:
+        _check_class_sizes(examples, held, source)
+    elif n < len(held) + 1:
+        raise DataError(f"{source}: {n} example{'s are' if n != 1 else ' is'} too few for a "
+                        f"{'/'.join(['train', *held])} split. Add examples, or pass separate "
+                        "--validation/--test files.")
+
+    rng = np.random.default_rng(seed)
+    pools = [list(rng.permutation(group)) for group in _groups(examples)]
+    test, pools = _take(pools, test_fraction, n, stratified,
+                        reserve=1 + int(validation_fraction > 0))
+    validation, pools = _take(pools, validation_fraction, n, stratified, reserve=1)
+    train = [i for pool in pools for i in pool]
+    parts = {}
+    for name, indices in (("train", train), ("validation", validation), ("test", test)):
+        parts[name] = examples.subset([int(i) for i in rng.permutation(np.array(indices, dtype=int))])
+    return Splits(**parts)
+
+
+def _check_fractions(validation_fraction: float, test_fraction: float) -> None:
+    problems = [f"{name} must be at least 0 and below 1 (got {value})"
+                for name, value in (("validation_fraction", validation_fraction),
+                                    ("test_fraction", test_fraction))
+                if not 0 <= value < 1]
+    if not problems and validation_fraction + test_fraction >= 1:
+        problems.append(f"validation_fraction + test_fraction must be below 1 (got "
+                        f"{validation_fraction + test_fraction:g}), or nothing is left to train on")
+    if problems:
+        raise ConfigError("; ".join(problems) + ".")
+
+
+def _check_class_sizes(examples: Examples, held: list[str], source: Any) -> None:
+    if not held:
+        return
+    need = len(held) + 1
+    counts: dict[str, int] = defaultdict(int)
+    for label in examples.targets:
+        counts[label] += 1
+    rare = sorted((label, count) for label, count in counts.items() if count < need)
+    if not rare:
+        return
+    split = "/".join(["train", *held])
+    if len(rare) == 1:
+        label, count = rare[0]
+        raise DataError(
+            f"{source}: class '{label}' has {count} example{'s' if count != 1 else ''}; a "
+            f"stratified {split} split needs at least {need} per class. Add examples of "
+            f"'{label}', remove it, or pass separate --validation/--test files.")
+    shown = ", ".join(f"'{label}' ({count})" for label, count in rare[:10])
+    more = f" and {len(rare) - 10} more" if len(rare) > 10 else ""
+    raise DataError(
+        f"{source}: {len(rare)} classes have too few examples: {shown}{more}; a stratified "
+        f"{split} split needs at least {need} per class. Add examples of them, remove them, "
+        "or pass separate --validation/--test files.")
+
+
+def _groups(examples: Examples) -> list[list[int]]:
+    """Indices per class (single), per quantile bin (regression), or all in one (multi)."""
+    n = len(examples)
     if examples.task == "single":
-        groups: dict[str, list[int]] = defaultdict(list)
+        by_class: dict[str, list[int]] = defaultdict(list)
         for i, label in enumerate(examples.targets):
-            groups[label].append(i)
-        held = int(test_fraction > 0) + int(validation_fraction > 0)
-        need = held + 1
-        for label, idx in sorted(groups.items()):
-            if held and len(idx) < need:
-                names = " and ".join(n for n, f in (("validation", validation_fraction),
-                                                    ("test", test_fraction)) if f > 0)
-                raise DataError(
-                    f"{path or examples.source}: class '{label}' has {len(idx)} example"
-                    f"{'s' if len(idx) != 1 else ''}; a stratified split into train and {names} "
-                    f"needs at least {need} per class. Add examples of '{label}', remove it, or "
-                    "pass separate --validation/--test files.")
-        parts: dict[str, list[int]] = {"train": [], "validation": [], "test": []}
-        for _label, idx in sorted(groups.items()):
-            idx = idx[:]
-            rng.shuffle(idx)
-            n_test = min(_cut(len(idx), test_fraction), len(idx) - held)
-            rest = idx[n_test:]
-            n_val = min(_cut(len(idx), validation_fraction), len(rest) - 1)
-            parts["test"] += idx[:n_test]
-            parts["validation"] += rest[:n_val]
-            parts["train"] += rest[n_val:]
+            by_class[label].append(i)
+        return [by_class[label] for label in sorted(by_class)]
+    if examples.task == "regression":
+        bins = min(REGRESSION_BINS, n // MIN_PER_BIN)
+        if bins >= 2:
+            order = sorted(range(n), key=lambda i: (examples.targets[i], i))
+            size, extra = divmod(n, bins)
+            groups, start = [], 0
+            for b in range(bins):
+                end = start + size + (1 if b < extra else 0)
+                groups.append(sorted(order[start:end]))
+                start = end
+            return groups
+    return [list(range(n))]
+
+
+def _rounded(x: float) -> int:
+    return math.floor(x + 0.5)  # half up: round() would send 2.5 to 2
+
+
+def _take(pools: list[list[int]], fraction: float, n_all: int, stratified: bool,
+          reserve: int) -> tuple[list[int], list[list[int]]]:
+    """About ``n_all * fraction`` indices from the front of the pools, shared out by size.
+
+    A nonzero fraction takes at least one. Stratified: at least one from each pool, and
+    ``reserve`` left in each for the splits still to come; otherwise ``reserve`` left in all.
+    """
+    if fraction <= 0:
+        return [], pools
+    sizes = [len(p) for p in pools]
+    total = max(1, _rounded(n_all * fraction))
+    if stratified:
+        low = [1] * len(pools)
+        high = [s - reserve for s in sizes]
     else:
-        order = list(range(len(examples)))
-        rng.shuffle(order)
-        n_test = _cut(len(order), test_fraction)
-        n_val = _cut(len(order), validation_fraction)
-        if len(order) - n_test - n_val < 1:
-            raise DataError(f"{path or examples.source}: {len(order)} examples are too few to "
-                            "split into train, validation and test. Add data or pass "
-                            "separate --validation/--test files.")
-        parts = {"test": order[:n_test], "validation": order[n_test:n_test + n_val],
-                 "train": order[n_test + n_val:]}
-    for name in parts:
-        rng.shuffle(parts[name])
-    return Splits(**{name: examples.subset(idx) for name, idx in parts.items()})
+        low = [0] * len(pools)
+        high = sizes
+        total = min(total, sum(sizes) - reserve)
+    counts = _apportion(sizes, total, low, high)
+    taken = [i for pool, c in zip(pools, counts, strict=True) for i in pool[:c]]
+    rest = [pool[c:] for pool, c in zip(pools, counts, strict=True)]
+    return taken, rest
+
+
+def _apportion(sizes: Sequence[int], total: int, low: Sequence[int],
+               high: Sequence[int]) -> list[int]:
+    """Largest-remainder shares of ``total`` in proportion to ``sizes``, within [low, high]."""
+    total = min(max(total, sum(low)), sum(high))
+    n = sum(sizes)
+    quotas = [total * s / n for s in sizes]
+    counts = [min(max(math.floor(q), lo), hi) for q, lo, hi in zip(quotas, low, high, strict=True)]
+    while sum(counts) < total:
+        i = max((i for i in range(len(counts)) if counts[i] < high[i]),
+                key=lambda i: (quotas[i] - counts[i], -i))
+        counts[i] += 1
+    while sum(counts) > total:
+        i = min((i for i in range(len(counts)) if counts[i] > low[i]),
+                key=lambda i: (quotas[i] - counts[i], i))
+        counts[i] -= 1
+    return counts
 
 
 def find_leakage(splits: dict[str, Examples]) -> dict[str, int]:
@@ -78,7 +174,3 @@ def find_leakage(splits: dict[str, Examples]) -> dict[str, int]:
         if shared:
             out[f"{a}/{b}"] = shared
     return out
-
-
-def expected_sizes(n: int, fraction: float) -> int:
-    return math.floor(n * fraction)

@@ -5,10 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from lmforge.data.cells import as_number, is_list, is_missing, label_string, shown
 from lmforge.data.columns import ColumnChoice
+from lmforge.data.read import file_row, row_name
 from lmforge.errors import DataError
 
 TASKS = ("auto", "single", "multi", "regression")
+# Numeric labels are a regression target when there are too many values to be class ids.
+REGRESSION_MIN_DISTINCT = 21
+REGRESSION_MIN_DISTINCT_FRACTIONAL = 11
+
+__all__ = ["TASKS", "TaskChoice", "detect_task", "file_row"]
 
 
 @dataclass(frozen=True)
@@ -17,51 +24,52 @@ class TaskChoice:
     reason: str
 
 
-def file_row(df: Any, position: int) -> int:
-    """Spreadsheet-style row number of the position-th data row (header is row 1)."""
-    offset = df.attrs.get("row_offset", 2)
-    return position + offset
-
-
-def _as_float(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def detect_task(df: Any, columns: ColumnChoice, path: Any, task: str = "auto",
                 label_sep: str = "|") -> TaskChoice:
+    """The task: ``task`` checked against the labels, or decided from them when "auto"."""
     if task not in TASKS:
-        raise DataError(f"unknown task '{task}'; valid tasks are: {', '.join(TASKS)}.")
+        raise DataError(f"unknown task '{task}'; valid tasks are: {', '.join(TASKS)}. Pass "
+                        "--task with one of them.")
+    if not columns.labels:
+        if task == "auto":
+            return TaskChoice("single", "no label column (prediction input)")
+        return TaskChoice(task, f"--task {task} (given); no label column")  # type: ignore[arg-type]
     if len(columns.labels) > 1:
         if task not in ("auto", "multi"):
-            raise DataError(f"{path}: several label columns ({', '.join(columns.labels)}) mean a "
-                            f"multi-label task, not '{task}'. Pass one --label-col or --task multi.")
-        return TaskChoice("multi", f"{len(columns.labels)} 0/1 label columns -> multi-label")
+            raise DataError(f"{path}: several label columns ({', '.join(columns.labels)}) make a "
+                            f"multi-label task, not '{task}'. Pass one --label-col, or --task "
+                            "multi.")
+        how = "(given)" if task == "multi" else "->"
+        return TaskChoice("multi", f"{len(columns.labels)} 0/1 label columns {how} multi-label "
+                          "classification")
     name = columns.labels[0]
-    values = list(df[name])
-    present = [(i, v) for i, v in enumerate(values) if v is not None and str(v).strip() != ""
-               and not (isinstance(v, float) and v != v)]
+    present = [(i, v) for i, v in enumerate(df[name]) if not is_missing(v)]
     if task == "regression":
         for i, v in present:
-            if _as_float(v) is None:
-                raise DataError(f"{path}: row {file_row(df, i)}, column '{name}': {str(v)!r} is "
-                                "not a number, but --task regression needs numeric labels. Fix "
-                                "the value or choose --task single.")
-        return TaskChoice("regression", "given (--task regression)")
+            if as_number(v) is None:
+                raise DataError(f"{path}: {row_name(df, i)}, column '{name}': {shown(v)} is not a "
+                                "number, but --task regression needs numeric labels. Fix the "
+                                "value, or choose --task single.")
+        return TaskChoice("regression", f"--task regression (given); label column '{name}' is "
+                          "numeric")
     if task in ("single", "multi"):
-        return TaskChoice(task, f"given (--task {task})")  # type: ignore[arg-type]
-    strings = [str(v) for _, v in present]
-    distinct = set(strings)
+        return TaskChoice(task, f"--task {task} (given); label column '{name}'")  # type: ignore[arg-type]
+
+    if any(is_list(v) for _, v in present):
+        return TaskChoice("multi", f"label column '{name}' holds lists -> multi-label "
+                          "classification")
+    strings = [label_string(v) for _, v in present]
     if any(label_sep in s for s in strings):
         return TaskChoice("multi", f"label column '{name}' has values joined by '{label_sep}' "
-                          "-> multi-label")
-    numbers = [_as_float(v) for _, v in present]
+                          "-> multi-label classification")
+    distinct = set(strings)
+    numbers = [as_number(v) for _, v in present]
     if present and all(n is not None for n in numbers):
-        non_integer = any(n is not None and not float(n).is_integer() for n in numbers)
-        if len(distinct) > 20 or (non_integer and len(distinct) > 10):
+        fractional = any(not n.is_integer() for n in numbers if n is not None)
+        if len(distinct) >= REGRESSION_MIN_DISTINCT or (
+                fractional and len(distinct) >= REGRESSION_MIN_DISTINCT_FRACTIONAL):
             return TaskChoice("regression", f"label column '{name}' is numeric with "
-                              f"{len(distinct)} distinct values -> regression")
-    return TaskChoice("single", f"label column '{name}' has {len(distinct)} distinct values "
-                      "-> single-label classification")
+                              f"{len(distinct)} distinct values -> regression (pass --task "
+                              "single if they are class ids)")
+    return TaskChoice("single", f"label column '{name}' has {len(distinct)} distinct value"
+                      f"{'s' if len(distinct) != 1 else ''} -> single-label classification")

@@ -1,0 +1,124 @@
+"""Command-line skin of compress/: ``export``, ``compress prune``, ``distill``, ``compare``.
+
+``lmforge.cli.build_parser`` calls ``add_compress_cli(sub)``; each handler parses
+its flags into the command's config dataclass, calls the library, prints the
+before/after table and returns the exit code (errors go through ``main``'s
+``LmforgeError`` funnel: exit code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+RUN_DIR_HELP = "run directory written by `lmforge train` (or export/prune/distill)"
+
+
+def add_compress_cli(sub: Any) -> None:
+    """Register the sub-commands on the ``lmforge`` sub-parsers object."""
+    from lmforge.cli import _add_config_fields
+    from lmforge.compress.config import DistillConfig, ExportConfig, PruneConfig
+
+    export = sub.add_parser(
+        "export", help="export a run to ONNX (optionally int8), checked against PyTorch",
+        description="Export a run directory to ONNX. The output is a run directory that "
+        "predict, evaluate and serve load directly; report.md compares it with the original.")
+    export.add_argument("run_dir", help=RUN_DIR_HELP)
+    _add_config_fields(export, ExportConfig, skip=("run_dir",))
+    export.set_defaults(handler=cmd_export)
+
+    compress = sub.add_parser("compress", help="make a run smaller (prune)")
+    methods = compress.add_subparsers(dest="method", required=True, metavar="METHOD")
+    prune = methods.add_parser(
+        "prune", help="remove attention heads or layers, then fine-tune briefly",
+        description="Structured pruning: --heads FRACTION removes the least important attention "
+        "heads, --layers N the top N layers; then a short recovery fine-tune on the run's "
+        "training split. report.md compares it with the original.")
+    prune.add_argument("run_dir", help=RUN_DIR_HELP)
+    _add_config_fields(prune, PruneConfig, skip=("run_dir",))
+    prune.set_defaults(handler=cmd_prune)
+
+    distill = sub.add_parser(
+        "distill", help="train a smaller student on a teacher run's soft labels",
+        description="Knowledge distillation: KL on temperature-softened teacher logits + "
+        "cross-entropy on the labels. report.md compares student and teacher.")
+    _add_config_fields(distill, DistillConfig)
+    distill.set_defaults(handler=cmd_distill)
+
+    compare = sub.add_parser(
+        "compare", help="size, CPU speed and accuracy of run directories, in one table",
+        description="Measure run directories (PyTorch or ONNX) the way the compress reports "
+        "do; the first is the baseline of the ratios.")
+    compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help=RUN_DIR_HELP)
+    compare.add_argument("--data", help="labelled file to score on (default: the first run's "
+                         "test file or test split)")
+    compare.add_argument("--out", help="also write the report here (FILE.md, chart beside it)")
+    compare.add_argument("--threads", type=int, default=2, help="CPU threads (default: 2)")
+    compare.add_argument("--latency-runs", type=int, default=50,
+                         help="single-text calls timed for p50/p95 (default: 50)")
+    compare.add_argument("--throughput-texts", type=int, default=512,
+                         help="texts timed in batches of 32 (default: 512)")
+    compare.set_defaults(handler=cmd_compare)
+
+
+def _config(cls: type, args: argparse.Namespace) -> Any:
+    from lmforge.config.base import from_mapping
+
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in vars(args).items() if k in names}
+    return from_mapping(cls, values, source="command line")
+
+
+def _print_result(result: Any) -> int:
+    from lmforge.compress.report import markdown_table
+
+    sys.stdout.write(markdown_table(result.rows) + "\n")
+    sys.stdout.write(f"run directory: {result.out}\nreport: {result.report}\n")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from lmforge.compress.config import ExportConfig
+    from lmforge.compress.export import export_run
+
+    return _print_result(export_run(_config(ExportConfig, args)))
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from lmforge.compress.config import PruneConfig
+    from lmforge.compress.prune import prune_run
+
+    return _print_result(prune_run(_config(PruneConfig, args)))
+
+
+def cmd_distill(args: argparse.Namespace) -> int:
+    from lmforge.compress.config import DistillConfig
+    from lmforge.compress.distill import distill_run
+
+    return _print_result(distill_run(_config(DistillConfig, args)))
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from lmforge.compress.compare import compare_runs
+    from lmforge.compress.measure import BenchSettings
+    from lmforge.compress.report import markdown_table, write_report
+    from lmforge.errors import ConfigError
+
+    problems = [f"--{name.replace('_', '-')} must be >= 1"
+                for name in ("threads", "latency_runs", "throughput_texts")
+                if getattr(args, name) < 1]
+    if problems:
+        raise ConfigError("invalid compare settings: " + "; ".join(problems))
+    bench = BenchSettings(threads=args.threads, latency_runs=args.latency_runs,
+                          throughput_texts=args.throughput_texts)
+    rows = compare_runs(args.run_dirs, args.data, bench)
+    sys.stdout.write(markdown_table(rows) + "\n")
+    if args.out:
+        out = Path(args.out)
+        report = write_report(out.parent, "Comparison of " + ", ".join(r.name for r in rows),
+                              rows, bench, stem=out.stem)
+        sys.stdout.write(f"report: {report}\n")
+    return 0

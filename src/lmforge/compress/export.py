@@ -1,0 +1,217 @@
+"""``lmforge export RUN --onnx [--int8] --out DIR``: an ONNX run directory, checked
+against PyTorch before anything is written.
+
+The graph is traced with the TorchScript exporter (``dynamo=False``): it handles
+the transformers encoders we train with dynamic batch and sequence axes. int8 is
+ONNX Runtime's dynamic quantization: weights stored as int8, activations
+quantized per batch at run time, no calibration data needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lmforge.compress.config import ExportConfig
+from lmforge.compress.measure import SAMPLE_TEXTS, Measurement
+from lmforge.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+PARITY_TEXTS = 64  # test texts compared between PyTorch and ONNX (plus the samples)
+ONNX_INPUTS = ("input_ids", "attention_mask")
+
+
+@dataclass
+class CompressResult:
+    """What every compress command returns: the new run and its before/after report."""
+
+    out: Path
+    rows: list[Measurement]
+    report: Path
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def check_exportable(run_dir: Path) -> None:
+    from lmforge.compress.onnx_backend import TOKENIZER_FILES, has_tokenizer, is_onnx_run
+
+    model_dir = run_dir / "model"
+    if is_onnx_run(run_dir):
+        raise ModelError(
+            f"'{run_dir}' already holds an ONNX model (model/model.onnx). Export the PyTorch run "
+            "it came from instead."
+        )
+    if not has_tokenizer(model_dir):
+        raise ModelError(
+            f"'{model_dir}' has no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}, ...). An "
+            "exported model must ship with its tokenizer: save the base model's tokenizer into "
+            f"it (AutoTokenizer.from_pretrained(BASE_MODEL).save_pretrained('{model_dir}')) and "
+            "export again."
+        )
+
+
+def export_onnx_model(model: Any, tokenizer: Any, path: Path, opset: int) -> None:
+    """Trace ``model`` (a sequence classifier) to ``path``; inputs ids + mask, output logits."""
+    import warnings
+
+    import torch
+
+    class LogitsOnly(torch.nn.Module):
+        """The graph takes exactly what lmforge feeds (no token_type_ids) and returns logits."""
+
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    sample = tokenizer(["an example to trace", "a second, longer example to trace the graph"],
+                       padding=True, return_tensors="pt")
+    args = (sample["input_ids"], sample["attention_mask"])
+    axes = {"input_ids": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}}
+    model = model.to("cpu").float().eval()
+    try:
+        with warnings.catch_warnings(), torch.inference_mode():
+            # the tracer warns about every Python-level shape check in transformers' code
+            warnings.simplefilter("ignore")
+            torch.onnx.export(LogitsOnly(model), args, str(path), input_names=list(ONNX_INPUTS),
+                              output_names=["logits"], dynamic_axes=axes, opset_version=opset,
+                              do_constant_folding=True, dynamo=False)
+    except Exception as exc:  # the exporter raises many untyped errors; all mean the same here
+        raise ModelError(
+            f"ONNX export of this '{model.config.model_type}' model failed: {exc}. Try another "
+            "--opset, or serve the PyTorch run directory as it is."
+        ) from exc
+
+
+def quantize_int8(src: Path, dst: Path) -> None:
+    """Dynamic int8 quantization, one scale per output channel of each weight matrix.
+
+    Per-tensor scales (ONNX Runtime's default) let one large weight coarsen a
+    whole matrix: on all-MiniLM-L6-v2 fine-tuned on Rotten Tomatoes they cost 0.7
+    accuracy points and flipped 4.4% of predictions; per-channel scales cost 0.2
+    points and 1.9%, at the same size and speed.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    # the quantizer logs advice about static-quantization pre-processing through the
+    # root logger; it does not apply to dynamic quantization
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        root.setLevel(level)
+
+
+def max_abs_diff(a: Any, b: Any) -> float:
+    import numpy as np
+
+    return float(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)).max())
+
+
+def parity_texts(test: Any, max_length: int) -> list[str]:
+    texts = list(test.texts[:PARITY_TEXTS]) if test is not None else []
+    # one text over max_length, so truncation is exercised as well
+    long_text = " ".join(SAMPLE_TEXTS) * (1 + max_length // 20)
+    return texts + list(SAMPLE_TEXTS) + [long_text]
+
+
+def check_parity(reference: Any, candidate: Any, texts: list[str], tolerance: float,
+                 what: str) -> dict[str, Any]:
+    """Compare logits on ``texts``; raise ModelError above ``tolerance``."""
+    import numpy as np
+
+    # different batch sizes on each side, so padding and batching differ too
+    candidate.batch_size, saved = 7, candidate.batch_size
+    try:
+        expected = reference.logits(texts)
+        got = candidate.logits(texts)
+        single = np.concatenate([candidate.logits([t]) for t in texts[:3]])
+    finally:
+        candidate.batch_size = saved
+    diff = max(max_abs_diff(expected, got), max_abs_diff(expected[:3], single))
+    agreement = float((expected.argmax(axis=1) == got.argmax(axis=1)).mean())
+    log.info("%s vs PyTorch on %d texts: max abs diff on logits %.3g (tolerance %.3g), "
+             "same top label for %.1f%%", what, len(texts), diff, tolerance, 100 * agreement)
+    if not diff <= tolerance:  # also catches NaN
+        raise ModelError(
+            f"{what} does not match PyTorch: max abs difference on logits {diff:.3g} is above "
+            f"the tolerance {tolerance:g} ({len(texts)} texts). Nothing was written. The exported "
+            "graph computes something else than the model: try another --opset; if the "
+            "difference is expected (e.g. int8), raise the tolerance knowingly."
+        )
+    return {"max_abs_diff": diff, "tolerance": tolerance, "same_top_label": agreement,
+            "texts": len(texts)}
+
+
+def export_run(config: ExportConfig) -> CompressResult:
+    """Export ``config.run_dir`` to ONNX (optionally int8) at ``config.out``, with a report."""
+    from lmforge.compress.measure import measure
+    from lmforge.compress.onnx_backend import ONNX_FILE, load_onnx_classifier, load_run
+    from lmforge.compress.report import comparison_json, write_report
+    from lmforge.compress.rundata import test_examples
+    from lmforge.rundir import atomic_run_dir, check_run_dir, refuse_existing, write_json
+
+    config.validate()
+    source = check_run_dir(config.run_dir)
+    check_exportable(source)
+    out = Path(config.out)
+    refuse_existing(out, config.overwrite)
+    bench = config.bench()
+    original = load_run(source)
+    test = test_examples(original.settings, original.task, config.data)
+    texts = parity_texts(test, original.max_length)
+
+    with atomic_run_dir(out, config.overwrite) as tmp:
+        model_dir = tmp / "model"
+        model_dir.mkdir()
+        original.tokenizer.save_pretrained(str(model_dir))
+        original.model.config.save_pretrained(str(model_dir))
+        shutil.copy2(source / "config.yaml", tmp / "config.yaml")
+        write_json(tmp / "metrics.json", {})  # so the half-built dir loads as a run below
+        fp32_path = model_dir / "model.fp32.onnx"
+        export_onnx_model(original.model, original.tokenizer, fp32_path, config.opset)
+        fp32 = load_onnx_classifier(tmp, onnx_path=fp32_path, num_threads=bench.threads)
+        parity = {"fp32": check_parity(original, fp32, texts, config.tolerance, "ONNX fp32")}
+        variants = [("ONNX fp32", fp32)]
+        if config.int8:
+            int8_path = model_dir / "model.int8.onnx"
+            quantize_int8(fp32_path, int8_path)
+            int8 = load_onnx_classifier(tmp, onnx_path=int8_path, num_threads=bench.threads)
+            parity["int8"] = check_parity(original, int8, texts, config.int8_tolerance,
+                                          "ONNX int8")
+            variants.append(("ONNX int8", int8))
+
+        rows = [measure(original, "original", test, bench)]
+        rows += [measure(clf, name, test, bench, model_dir, parameters=rows[0].parameters)
+                 for name, clf in variants]
+        final = variants[-1][1].onnx_path
+        os.replace(final, model_dir / ONNX_FILE)
+        for leftover in model_dir.glob("model.*.onnx"):
+            leftover.unlink()
+
+        details = {"source": str(source.resolve()), "format": "onnx", "int8": config.int8,
+                   "opset": config.opset, "parameters": rows[0].parameters, "parity": parity}
+        notes = [f"ONNX fp32 vs PyTorch: max abs diff on logits "
+                 f"{parity['fp32']['max_abs_diff']:.2g} (tolerance {config.tolerance:g})."]
+        if config.int8:
+            notes.append(f"ONNX int8 vs PyTorch: max abs diff on logits "
+                         f"{parity['int8']['max_abs_diff']:.2g}, same top label on "
+                         f"{100 * parity['int8']['same_top_label']:.1f}% of "
+                         f"{parity['int8']['texts']} texts.")
+        notes.append(f"Exported from {source}; this directory's model is "
+                     f"model/{ONNX_FILE} ({rows[-1].backend}).")
+        report = write_report(tmp, f"Export of {source.name}", rows, bench, notes)
+        metrics: dict[str, Any] = {"test": rows[-1].test_metrics} if rows[-1].test_metrics else {}
+        metrics.update({"export": details, "comparison": comparison_json(rows, bench)})
+        write_json(tmp / "metrics.json", metrics)
+    log.info("wrote %s", out)
+    return CompressResult(out=out, rows=rows, report=out / report.name, details=details)

@@ -1,0 +1,131 @@
+"""``lmforge ngram train|eval|score|generate``: argparse -> config / arguments -> pipeline.
+
+``add_ngram_cli(subparsers)`` registers the commands on the main parser's
+sub-parsers. Each handler takes the parsed namespace and returns an exit
+code, like the other commands of ``lmforge.cli``; errors are ``LmforgeError``
+for ``main`` to report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from lmforge.lm.config import NgramTrainConfig
+
+DEFAULT_GENERATE = 5
+
+
+def _add_config_fields(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One --flag per dataclass field; the help is the field's docstring. Values are not
+    restricted by argparse ``choices``: ``validate`` reports every bad value at once."""
+    from lmforge.config.base import _scalar_kind, field_docs, field_types, literal_choices
+
+    docs, types = field_docs(cls), field_types(cls)
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        kind, _ = _scalar_kind(types[f.name])
+        help_text = docs.get(f.name, "")
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
+                                help=help_text)
+            continue
+        if f.default not in ("", None):
+            help_text += f" (default: {f.default})"
+        choices = literal_choices(cls, f.name)
+        parser.add_argument(flag, dest=f.name, type=kind or str, default=f.default, help=help_text,
+                            metavar="|".join(choices) if choices else f.name.upper(),
+                            required=f.name in ("corpus", "out"))
+
+
+def add_ngram_cli(subparsers: Any, stdout: TextIO | None = None) -> argparse.ArgumentParser:
+    """Register ``ngram`` and its sub-commands; output goes to ``stdout`` (default: sys.stdout
+    at the time the command runs). Returns the ``ngram`` parser."""
+    ngram = subparsers.add_parser(
+        "ngram", help="n-gram language models (train, eval, score, generate; ARPA files)",
+        description="Count-based n-gram language models. Models are ARPA files, readable by "
+                    "KenLM and SRILM.")
+    commands = ngram.add_subparsers(dest="ngram_command", required=True, metavar="NGRAM_COMMAND")
+
+    def out() -> TextIO:
+        return stdout or sys.stdout
+
+    train = commands.add_parser("train", help="estimate a model from a text file and write it as ARPA",
+                                description="Estimate an n-gram model from one sentence per line.")
+    _add_config_fields(train, NgramTrainConfig)
+    train.set_defaults(handler=lambda args: cmd_train(args, out()))
+
+    evaluate = commands.add_parser("eval", help="perplexity and OOV rate of a model on a text file")
+    evaluate.add_argument("--model", required=True, help="ARPA model file")
+    evaluate.add_argument("--text", required=True, help="text file, one sentence per line")
+    evaluate.add_argument("--json", help="also write the metrics as JSON to this file")
+    evaluate.set_defaults(handler=lambda args: cmd_eval(args, out()))
+
+    score = commands.add_parser(
+        "score", help="log10 probability of each sentence",
+        description="Print one line per non-blank input line: the log10 probability of the "
+                    "sentence with <s> and </s> (KenLM's convention), a tab, the sentence.")
+    score.add_argument("--model", required=True, help="ARPA model file")
+    score.add_argument("--text", required=True, help="text file, one sentence per line; - for stdin")
+    score.set_defaults(handler=lambda args: cmd_score(args, out()))
+
+    generate = commands.add_parser("generate", help="sample sentences from a model")
+    generate.add_argument("--model", required=True, help="ARPA model file")
+    generate.add_argument("--num", type=int, default=DEFAULT_GENERATE,
+                          help=f"how many sentences (default: {DEFAULT_GENERATE})")
+    generate.add_argument("--max-tokens", type=int, default=50,
+                          help="stop a sentence after this many tokens (default: 50)")
+    generate.add_argument("--prompt", default="", help="text every sentence starts with")
+    generate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    generate.set_defaults(handler=lambda args: cmd_generate(args, out()))
+    return ngram
+
+
+def cmd_train(args: argparse.Namespace, stdout: TextIO) -> int:
+    from lmforge.lm.pipeline import train_ngram
+
+    names = {f.name for f in dataclasses.fields(NgramTrainConfig)}
+    config = NgramTrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+    model = train_ngram(config)
+    stdout.write(f"wrote {config.out}: order {model.order}, {config.smoothing}, "
+                 f"{model.vocab_size} words, n-grams per order "
+                 f"{' '.join(map(str, model.ngram_counts()))}\n")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, stdout: TextIO) -> int:
+    from lmforge.lm.pipeline import evaluate_ngram, load_ngram
+
+    metrics = evaluate_ngram(load_ngram(args.model), args.text)
+    for name, value in metrics.items():
+        stdout.write(f"{name:<26}{value:.6g}\n" if isinstance(value, float) else f"{name:<26}{value}\n")
+    if args.json:
+        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace, stdout: TextIO) -> int:
+    from lmforge.lm.corpus import read_text
+    from lmforge.lm.pipeline import load_ngram, score_lines
+
+    model = load_ngram(args.model)
+    if args.text == "-":
+        text, source = sys.stdin.read().replace("\r\n", "\n"), "<stdin>"
+    else:
+        text, source = read_text(args.text, what="text"), args.text
+    stdout.writelines(f"{logprob:.6f}\t{line}\n" for logprob, line in score_lines(model, text, source=source))
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace, stdout: TextIO) -> int:
+    from lmforge.lm.pipeline import load_ngram
+
+    model = load_ngram(args.model)
+    for tokens in model.generate(args.num, max_tokens=args.max_tokens, seed=args.seed,
+                                 prompt=model.tokenize(args.prompt)):
+        stdout.write(model.detokenize(tokens) + "\n")
+    return 0

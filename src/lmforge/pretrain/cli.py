@@ -1,0 +1,140 @@
+"""Command-line skin of pre-training: ``tokenizer train|coverage``, ``pretrain mlm|clm``.
+
+``lmforge.cli.build_parser`` calls ``add_pretrain_cli(sub)``. Each handler turns
+its flags into the command's config dataclass, calls the library and prints a
+summary; errors go through ``main``'s ``LmforgeError`` funnel (exit code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Any
+
+CORPUS_HELP = ("text files, UTF-8, one paragraph per line (a blank line ends a document); "
+               "CSV/TSV/JSONL/Parquet tables contribute their text column")
+
+
+def add_pretrain_cli(sub: Any) -> None:
+    """Register ``tokenizer`` and ``pretrain`` on the ``lmforge`` sub-parsers object."""
+    from lmforge.cli import _add_config_fields
+    from lmforge.pretrain.config import PretrainConfig, TokenizerConfig
+
+    tokenizer = sub.add_parser("tokenizer", help="train a tokenizer on a corpus; measure coverage")
+    actions = tokenizer.add_subparsers(dest="action", required=True, metavar="ACTION")
+    train = actions.add_parser(
+        "train", help="train a WordPiece, BPE or Unigram tokenizer",
+        description="Train a tokenizer on text files and save it as a transformers fast tokenizer "
+        "(AutoTokenizer.from_pretrained(OUT) loads it). WordPiece splits Chinese per character.")
+    train.add_argument("--corpus", nargs="+", required=True, metavar="FILE", help=CORPUS_HELP)
+    _add_config_fields(train, TokenizerConfig, skip=("corpus",))
+    train.set_defaults(handler=cmd_tokenizer_train)
+
+    cov = actions.add_parser(
+        "coverage", help="share of unknown tokens of a tokenizer on a text file",
+        description="Encode a text file with a tokenizer (a `tokenizer train` output or any model "
+        "directory) and report the share of unknown tokens and the most frequent unknown pieces.")
+    cov.add_argument("tokenizer", help="tokenizer or model directory")
+    cov.add_argument("--text", required=True, metavar="FILE", help="text file (one text per line)")
+    cov.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    cov.set_defaults(handler=cmd_tokenizer_coverage)
+
+    pretrain = sub.add_parser(
+        "pretrain", help="pre-train a language model (masked or causal) on text files")
+    objectives = pretrain.add_subparsers(dest="objective", required=True, metavar="OBJECTIVE")
+    for name, text in (
+        ("mlm", "Masked-LM pre-training (BERT): 15% of tokens predicted, 80/10/10 masking; "
+                "--nsp adds next-sentence prediction, --whole-word-mask masks whole words."),
+        ("clm", "Causal-LM pre-training (GPT): next-token prediction on packed sequences "
+                "(lines concatenated and cut into equal blocks; no padding)."),
+    ):
+        parser = objectives.add_parser(
+            name, help=text.split(":")[0],
+            description=f"{text} Either continue pre-training a model (--model DIR) or start "
+            "from a named size (--from-scratch NAME; a tokenizer is trained on the corpus first). "
+            "RUN_DIR/model loads with plain transformers and `lmforge train --model "
+            "RUN_DIR/model` fine-tunes it. Values: defaults, then --config, then flags.")
+        parser.add_argument("--corpus", nargs="+", metavar="FILE", default=argparse.SUPPRESS,
+                            help=CORPUS_HELP)
+        parser.add_argument("--config", help="YAML file of settings (e.g. a run's config.yaml)")
+        skip = ("corpus", "objective") + (("nsp", "whole_word_mask", "packing") if name == "clm" else ())
+        _add_config_fields(parser, PretrainConfig, skip=skip)
+        parser.set_defaults(handler=cmd_pretrain)
+
+
+def cmd_tokenizer_train(args: argparse.Namespace) -> int:
+    from lmforge.pretrain.config import TokenizerConfig
+    from lmforge.pretrain.run import train_tokenizer_dir
+
+    names = {f.name for f in dataclasses.fields(TokenizerConfig)}
+    result = train_tokenizer_dir(**{k: v for k, v in vars(args).items() if k in names})
+    sys.stdout.write(f"{result.report['kind']} tokenizer, {result.report['vocab_size']:,} tokens, "
+                     f"trained on {result.report['corpus']['lines']:,} lines\n")
+    if result.coverage is not None:
+        sys.stdout.write(result.coverage.summary() + "\n")
+    sys.stdout.write(f"tokenizer directory: {result.out}\n")
+    return 0
+
+
+def cmd_tokenizer_coverage(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lmforge.pretrain.corpus import read_corpus
+    from lmforge.pretrain.tokenizer import coverage, load_tokenizer_dir
+    from lmforge.rundir import write_json
+
+    tokenizer = load_tokenizer_dir(args.tokenizer)
+    report = coverage(tokenizer, read_corpus([args.text]).lines, name=args.text)
+    sys.stdout.write(report.summary() + "\n")
+    if args.json:
+        write_json(Path(args.json), report.as_dict())
+    return 0
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from lmforge.config.base import from_mapping, load_yaml
+    from lmforge.pretrain.config import PretrainConfig
+    from lmforge.pretrain.report import format_pretrain_report
+    from lmforge.pretrain.run import pretrain
+
+    values: dict[str, Any] = {}
+    if args.config:
+        loaded = load_yaml(args.config)
+        from_mapping(PretrainConfig, loaded, source=str(args.config))  # unknown keys -> error now
+        values.update(loaded)
+    names = {f.name for f in dataclasses.fields(PretrainConfig)}
+    values.update({k: v for k, v in vars(args).items() if k in names})
+    result = pretrain(**values)
+    sys.stdout.write(format_pretrain_report(result.metrics))
+    sys.stdout.write(f"run directory: {result.run_dir}\n"
+                     f"fine-tune it with: lmforge train --model {result.run_dir / 'model'} "
+                     "--data FILE --out RUN_DIR\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lmforge.pretrain.cli ...``: these commands alone, with ``lmforge``'s error
+    funnel (a stand-in until ``lmforge.cli`` registers them)."""
+    from lmforge.errors import LmforgeError
+    from lmforge.log import setup_logging
+
+    parser = argparse.ArgumentParser(prog="lmforge", description="Tokenizers and pre-training.")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    add_pretrain_cli(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    setup_logging(-1 if args.quiet else 1 if args.verbose else 0)
+    try:
+        return int(args.handler(args))
+    except LmforgeError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: nothing half-written was left behind\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

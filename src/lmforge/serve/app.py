@@ -1,0 +1,111 @@
+"""The app factory: ``create_app(run_dirs, settings)`` wires config, models, routes,
+the error funnel and the request metrics into one FastAPI app.
+
+Models load in the background once the server starts, so /health answers at once and
+/ready turns 200 when every model is loaded and warmed up. On shutdown (SIGTERM or
+Ctrl-C: uvicorn stops accepting and lets in-flight requests finish) the queues are
+drained before the process exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from lmforge.serve.config import ServeConfig
+from lmforge.serve.metrics import ServeMetrics
+
+log = logging.getLogger(__name__)
+
+CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+DESCRIPTION = """Text classification with lmforge run directories.
+
+`POST /v1/predict` with `{"texts": ["..."]}` returns one prediction per text, in order.
+Requests arriving together are batched into one forward pass. Errors have the shape
+`{"error": {"type", "message", "request_id"}}`. The page at `/` tries it in a browser.
+"""
+
+
+def create_app(run_dirs: Sequence[str | Path], settings: ServeConfig | None = None) -> Any:
+    """A FastAPI app serving ``run_dirs`` (each ``RUN_DIR`` or ``NAME=RUN_DIR``).
+
+    Settings are validated and run directories checked here, before any port is
+    bound; the models themselves load when the app starts (its lifespan).
+    """
+    from fastapi import Depends, FastAPI
+
+    from lmforge import __version__
+    from lmforge.serve.predictor import ModelPool, parse_model_specs
+    from lmforge.serve.routes import install_error_handlers, require_api_key, router, v1_router
+
+    config = settings or ServeConfig()
+    config.validate()
+    specs = parse_model_specs(run_dirs)
+    metrics = ServeMetrics()
+    pool = ModelPool(specs, config, metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await pool.start()
+        try:
+            yield
+        finally:
+            log.info("shutting down: draining the queues")
+            await pool.stop()
+
+    app = FastAPI(title="lmforge", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.config = config
+    app.state.pool = pool
+    app.state.metrics = metrics
+    app.include_router(v1_router, dependencies=[Depends(require_api_key)] if config.api_key else [])
+    app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(RequestObserver, metrics=metrics)
+    return app
+
+
+class RequestObserver:
+    """Pure ASGI middleware: a request id for every request (X-Request-ID, echoed when
+    the client sent a sane one) and the request count/latency metrics by route."""
+
+    def __init__(self, app: Any, metrics: ServeMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from starlette.datastructures import Headers, MutableHeaders
+
+        sent = Headers(scope=scope).get("x-request-id", "")
+        rid = sent if CLIENT_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = rid
+        status = 500  # if nothing is sent, an exception escaped: the 500 handler answers
+        started = time.perf_counter()
+
+        async def send_with_id(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                if "x-request-id" not in headers:
+                    headers.append("X-Request-ID", rid)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            # the route's template, not the raw path: unknown paths must not grow the label set
+            path = getattr(route, "path", None) or "unmatched"
+            self.metrics.requests.labels(path, scope["method"], str(status)).inc()
+            self.metrics.latency.labels(path).observe(time.perf_counter() - started)

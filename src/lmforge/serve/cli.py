@@ -1,0 +1,78 @@
+"""Command-line skin of serve/: ``lmforge serve RUN_DIR [RUN_DIR...]``.
+
+``lmforge.cli.build_parser`` calls ``add_serve_cli(sub)``. The handler parses the flags
+into ``ServeConfig`` (the API key falls back to $LMFORGE_API_KEY), builds the app —
+which validates everything before a port is bound — and runs uvicorn until SIGTERM or
+Ctrl-C, then drains the queues and returns 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lmforge.serve.config import API_KEY_ENV, ServeConfig
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def add_serve_cli(sub: Any) -> None:
+    """Register ``serve`` on the ``lmforge`` sub-parsers object."""
+    from lmforge.cli import _add_config_fields
+
+    serve = sub.add_parser(
+        "serve", help="serve run directories over HTTP (JSON API and a web page)",
+        description="Serve trained runs: POST /v1/predict, GET /v1/models, /health, /ready, "
+        "/metrics, API docs at /docs and a page to try it at /. Concurrent requests are batched "
+        "into one forward pass (--max-batch-size, --max-wait-ms). SIGTERM or Ctrl-C stops "
+        "accepting, finishes queued work, then exits.")
+    serve.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                       help="run directory to serve; NAME=RUN_DIR names it (default name: the "
+                       "folder's). The first is the default model of requests that name none.")
+    _add_config_fields(serve, ServeConfig)
+    serve.set_defaults(handler=cmd_serve)
+
+
+def config_from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -> ServeConfig:
+    from lmforge.config.base import from_mapping
+
+    names = {f.name for f in dataclasses.fields(ServeConfig)}
+    values = {k: v for k, v in vars(args).items() if k in names}
+    config = from_mapping(ServeConfig, values, source="command line")
+    if config.api_key is None:
+        config.api_key = (os.environ if environ is None else environ).get(API_KEY_ENV) or None
+    config.validate()
+    return config
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return run_server(args.run_dirs, config_from_args(args))
+
+
+def run_server(run_dirs: Sequence[str | Path], config: ServeConfig) -> int:
+    """Serve until SIGTERM/Ctrl-C (uvicorn handles both: stop accepting, finish in-flight
+    requests, then the app's shutdown drains the queues)."""
+    import uvicorn
+
+    from lmforge.serve.app import create_app
+
+    app = create_app(run_dirs, config)
+    if config.host not in LOOPBACK and not config.api_key:
+        log.warning("listening on %s without an API key: anyone who can reach this port can use "
+                    "the model. Set LMFORGE_API_KEY.", config.host)
+    if config.access_log:
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    logging.getLogger("uvicorn.error").setLevel(logging.INFO)  # "Uvicorn running on ..."
+    log.info("serving %s: page at http://%s:%d/ , API docs at /docs; loading models",
+             ", ".join(app.state.pool.models), config.host, config.port)
+    uvicorn.run(app, host=config.host, port=config.port, log_config=None,
+                access_log=config.access_log, timeout_graceful_shutdown=config.shutdown_timeout_s)
+    log.info("stopped")
+    return 0

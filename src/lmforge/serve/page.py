@@ -1,0 +1,205 @@
+"""The page at ``/``: type or paste a text, see the label and a bar per class.
+
+Plain HTML, CSS and JavaScript in one string (no CDN: the machine may be offline, and no
+package data to install). Texts are shown with textContent only, never as HTML.
+"""
+
+from __future__ import annotations
+
+PAGE_HTML = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>lmforge</title>
+<link rel="icon" href="data:,">
+<style>
+  :root { --fg: #1f2328; --muted: #656d76; --line: #d0d7de; --accent: #0969da;
+          --bar: #54aeff; --top: #0969da; --bad: #cf222e; --bg: #f6f8fa; }
+  * { box-sizing: border-box; }
+  body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif;
+         color: var(--fg); background: var(--bg); }
+  main { max-width: 720px; margin: 24px auto; padding: 28px 32px; background: #fff;
+         border: 1px solid var(--line); border-radius: 12px; }
+  h1 { margin: 0 0 4px; font-size: 24px; }
+  .sub { margin: 0 0 20px; color: var(--muted); font-size: 14px; }
+  label { display: block; font-weight: 600; margin: 14px 0 6px; font-size: 14px; }
+  textarea, select, input { width: 100%; font: inherit; padding: 10px 12px;
+         border: 1px solid var(--line); border-radius: 8px; background: #fff; }
+  textarea { min-height: 100px; resize: vertical; }
+  textarea:focus, select:focus, input:focus { outline: 2px solid var(--accent);
+         border-color: transparent; }
+  .row { display: flex; gap: 12px; align-items: center; margin-top: 14px; }
+  button { font: inherit; font-weight: 600; padding: 10px 22px; border: 0; border-radius: 8px;
+           background: var(--accent); color: #fff; cursor: pointer; }
+  button:disabled { opacity: .6; cursor: progress; }
+  .hint { color: var(--muted); font-size: 13px; }
+  #result { margin-top: 24px; border-top: 1px solid var(--line); padding-top: 18px; }
+  #result[hidden], #keybox[hidden], #modelbox[hidden], #error[hidden] { display: none; }
+  .predicted { font-size: 14px; color: var(--muted); }
+  #label { font-size: 30px; font-weight: 700; margin: 2px 0 14px; }
+  .cls { display: grid; grid-template-columns: 140px 1fr 64px; gap: 10px; align-items: center;
+         margin: 6px 0; font-size: 14px; }
+  .cls .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  .track { height: 14px; background: #eaeef2; border-radius: 7px; overflow: hidden; }
+  .fill { height: 100%; background: var(--bar); border-radius: 7px; transition: width .3s; }
+  .cls.top .fill { background: var(--top); }
+  .cls.top .name { font-weight: 700; }
+  .pct { text-align: right; font-variant-numeric: tabular-nums; }
+  #error { margin-top: 18px; padding: 10px 12px; border-radius: 8px; color: var(--bad);
+           background: #ffebe9; border: 1px solid #ffcecb; font-size: 14px; }
+  footer { margin-top: 22px; font-size: 13px; color: var(--muted); }
+  a { color: var(--accent); }
+</style>
+</head>
+<body>
+<main>
+  <h1>lmforge</h1>
+  <p class="sub" id="subtitle">Text classification</p>
+  <div id="modelbox" hidden>
+    <label for="model">Model</label>
+    <select id="model"></select>
+  </div>
+  <div id="keybox" hidden>
+    <label for="apikey">API key</label>
+    <input id="apikey" type="password" autocomplete="off" placeholder="the server's API key">
+  </div>
+  <label for="text">Text</label>
+  <textarea id="text" placeholder="Type or paste a text, e.g. A gripping, beautifully acted film."
+  ></textarea>
+  <div class="row">
+    <button id="predict" type="button">Predict</button>
+    <span class="hint">Ctrl+Enter also works</span>
+  </div>
+  <div id="error" role="alert" hidden></div>
+  <section id="result" hidden aria-live="polite">
+    <div class="predicted" id="caption">Predicted label</div>
+    <div id="label"></div>
+    <div id="bars"></div>
+  </section>
+  <footer>API: <a href="/docs">/docs</a> &middot; <a href="/v1/models">/v1/models</a>
+    &middot; <a href="/metrics">/metrics</a></footer>
+</main>
+<script>
+"use strict";
+const $ = (id) => document.getElementById(id);
+
+function headers() {
+  const h = {"Content-Type": "application/json"};
+  const key = $("apikey").value.trim();
+  if (key) h["Authorization"] = "Bearer " + key;
+  return h;
+}
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = false;
+}
+
+async function errorMessage(response) {
+  try {
+    const body = await response.json();
+    if (body && body.error) return body.error.message;
+  } catch (e) { /* not JSON */ }
+  return "HTTP " + response.status;
+}
+
+async function loadModels() {
+  const response = await fetch("/v1/models", {headers: headers()});
+  if (response.status === 401) {
+    $("keybox").hidden = false;
+    return;
+  }
+  if (!response.ok) return;
+  const body = await response.json();
+  const select = $("model");
+  select.textContent = "";
+  for (const m of body.models) {
+    const option = document.createElement("option");
+    option.value = m.name;
+    option.textContent = m.name + (m.labels.length ? " (" + m.labels.join(", ") + ")" : "");
+    if (m.default) option.selected = true;
+    select.appendChild(option);
+  }
+  $("modelbox").hidden = body.models.length < 2;
+  const current = body.models.find((m) => m.default) || body.models[0];
+  if (current) $("subtitle").textContent = "Model " + current.name + ": " +
+    (current.task === "regression" ? "predicts a number" : current.labels.join(" / "));
+}
+
+function bar(name, p, top) {
+  const row = document.createElement("div");
+  row.className = "cls" + (top ? " top" : "");
+  row.dataset.label = name;
+  const label = document.createElement("span");
+  label.className = "name";
+  label.textContent = name;
+  label.title = name;
+  const track = document.createElement("div");
+  track.className = "track";
+  const fill = document.createElement("div");
+  fill.className = "fill";
+  fill.style.width = (100 * p).toFixed(1) + "%";
+  track.appendChild(fill);
+  const pct = document.createElement("span");
+  pct.className = "pct";
+  pct.textContent = (100 * p).toFixed(1) + "%";
+  row.append(label, track, pct);
+  return row;
+}
+
+function show(prediction, task) {
+  const bars = $("bars");
+  bars.textContent = "";
+  if (task === "regression") {
+    $("caption").textContent = "Predicted value";
+    $("label").textContent = prediction.value.toFixed(3);
+  } else {
+    const chosen = task === "multi" ? prediction.labels : [prediction.label];
+    $("caption").textContent = task === "multi" ? "Predicted labels" : "Predicted label";
+    $("label").textContent = chosen.length ? chosen.join(", ") : "(none)";
+    for (const [name, p] of Object.entries(prediction.scores)) {
+      bars.appendChild(bar(name, p, chosen.includes(name)));
+    }
+  }
+  $("result").hidden = false;
+}
+
+async function predict() {
+  const text = $("text").value;
+  $("error").hidden = true;
+  if (!text.trim()) {
+    showError("Type a text first.");
+    return;
+  }
+  const button = $("predict");
+  button.disabled = true;
+  try {
+    const payload = {texts: [text]};
+    if (!$("modelbox").hidden) payload.model = $("model").value;
+    const response = await fetch("/v1/predict", {
+      method: "POST", headers: headers(), body: JSON.stringify(payload)});
+    if (response.status === 401) $("keybox").hidden = false;
+    if (!response.ok) {
+      showError(await errorMessage(response));
+      return;
+    }
+    const body = await response.json();
+    show(body.predictions[0], body.task);
+  } catch (e) {
+    showError("Could not reach the server: " + e.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+$("predict").addEventListener("click", predict);
+$("text").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) predict();
+});
+$("apikey").addEventListener("change", loadModels);
+loadModels();
+</script>
+</body>
+</html>
+"""

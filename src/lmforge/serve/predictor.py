@@ -1,0 +1,343 @@
+"""Loaded runs and the dynamic batcher. No HTTP in here: routes call ``ModelPool``.
+
+Each served run has a ``Batcher``: requests put their texts on a bounded queue and
+await a future. One asyncio task per model takes up to ``max_batch_size`` texts —
+waiting at most ``max_wait_ms`` after the oldest one arrived for others to join —
+and runs one forward pass for them in a worker thread, so the event loop keeps
+accepting requests meanwhile. ``forward_logits`` sorts the texts of the pass by
+token length and restores their order, and each caller gets its own results in the
+order it sent them. One worker thread is shared by all models: on a CPU two forward
+passes at once only compete for the same cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lmforge.errors import LmforgeError
+from lmforge.serve.config import ServeConfig
+from lmforge.serve.errors import ModelFailure, NotFound, Unavailable
+from lmforge.serve.metrics import ServeMetrics
+
+log = logging.getLogger(__name__)
+
+WARMUP_TEXTS = ["Warming up the model.", "A second, somewhat longer text to warm up padding."]
+
+
+@dataclass
+class ServedModel:
+    """One run directory being served. ``classifier`` is set once loaded."""
+
+    name: str
+    run_dir: Path
+    state: str = "loading"  # loading -> ready | failed
+    classifier: Any = None
+    failure: str | None = None
+
+    def load(self, batch_size: int) -> None:
+        """Load the run and run one warm-up pass (the first pass is the slowest)."""
+        from lmforge.api import load
+
+        started = time.perf_counter()
+        self.classifier = load(self.run_dir, batch_size=batch_size)
+        predict_texts(self.classifier, WARMUP_TEXTS)
+        self.state = "ready"
+        log.info("model '%s' ready (%s, %s, %d classes) in %.1f s", self.name, self.run_dir,
+                 self.classifier.task, len(self.classifier.labels), time.perf_counter() - started)
+
+
+def predict_texts(classifier: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
+    """One forward pass -> one dict per text, shaped like ``protocol.Prediction``."""
+    from lmforge.models.inference import logits_to_outputs
+
+    outputs = logits_to_outputs(classifier.task, classifier.logits(list(texts)))
+    decoded = classifier.decode(outputs)
+    if classifier.task == "regression":
+        return [{"value": float(v)} for v in decoded]
+    labels = classifier.labels
+    results = []
+    for row, label in zip(outputs, decoded, strict=True):
+        scores = {name: float(p) for name, p in zip(labels, row, strict=True)}
+        if classifier.task == "single":
+            results.append({"label": label, "scores": scores})
+        else:
+            results.append({"labels": list(label), "scores": scores})
+    return results
+
+
+@dataclass(eq=False)
+class _Job:
+    """One request's texts; ``future`` resolves when every text has its result."""
+
+    texts: list[str]
+    request_id: str
+    future: asyncio.Future[list[dict[str, Any]]]
+    enqueued: float
+    results: list[Any] = field(default_factory=list)
+    remaining: int = 0
+
+
+class Batcher:
+    """Bounded queue of texts + one task that groups them into forward passes."""
+
+    def __init__(self, model: ServedModel, executor: ThreadPoolExecutor, config: ServeConfig,
+                 metrics: ServeMetrics, predict: Callable[[Any, list[str]], list[Any]] = predict_texts):
+        self.model = model
+        self.max_batch_size = config.max_batch_size
+        self.max_wait_s = config.max_wait_ms / 1000.0
+        self.max_queue_texts = config.max_queue_texts
+        self.retry_after_s = config.retry_after_s
+        self._executor = executor
+        self._metrics = metrics
+        self._predict = predict
+        self._pending: deque[tuple[_Job, int]] = deque()  # one entry per text
+        self._wakeup = asyncio.Event()
+        self._inflight: list[tuple[_Job, int]] = []  # the batch in the forward pass now
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def queued(self) -> int:
+        return len(self._pending)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"lmforge-batcher-{self.model.name}")
+        self._task.add_done_callback(self._on_worker_exit)
+
+    async def submit(self, texts: list[str], request_id: str) -> list[dict[str, Any]]:
+        """Queue the texts and wait for their results, in order. 503 when full or closing."""
+        if self._closed or self._task is None:
+            raise Unavailable("the server is shutting down; send the request again elsewhere "
+                              "or after the restart", self.retry_after_s)
+        if len(self._pending) + len(texts) > self.max_queue_texts:
+            self._metrics.queue_rejections.labels(self.model.name).inc()
+            raise Unavailable(
+                f"the queue of model '{self.model.name}' is full ({len(self._pending)} texts "
+                f"waiting, limit {self.max_queue_texts}, --max-queue-texts). Retry after "
+                f"{self.retry_after_s} s, or send fewer texts at once.", self.retry_after_s)
+        loop = asyncio.get_running_loop()
+        job = _Job(list(texts), request_id, loop.create_future(), loop.time(),
+                   [None] * len(texts), len(texts))
+        self._pending.extend((job, i) for i in range(len(texts)))
+        self._metrics.queue_depth.labels(self.model.name).set(len(self._pending))
+        self._wakeup.set()
+        return await job.future
+
+    async def drain(self, timeout_s: float) -> None:
+        """Refuse new work, finish what is queued (at most ``timeout_s``), then stop."""
+        self._closed = True
+        self._wakeup.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
+        except asyncio.TimeoutError:
+            log.warning("model '%s': %d texts still queued after %.0f s; giving up on them",
+                        self.model.name, len(self._pending), timeout_s)
+            self._task.cancel()
+            self._fail_pending(Unavailable("the server shut down before this request was "
+                                           "processed; send it again", self.retry_after_s))
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._pending:
+                if self._closed:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            # Give other requests until max_wait after the oldest queued text to join.
+            deadline = self._pending[0][0].enqueued + self.max_wait_s
+            while len(self._pending) < self.max_batch_size and not self._closed:
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                self._wakeup.clear()
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), left)
+                except asyncio.TimeoutError:
+                    break
+            take = min(self.max_batch_size, len(self._pending))
+            batch = [self._pending.popleft() for _ in range(take)]
+            self._metrics.queue_depth.labels(self.model.name).set(len(self._pending))
+            batch = [(job, i) for job, i in batch if not job.future.done()]  # cancelled callers
+            if batch:
+                self._inflight = batch
+                await self._forward(batch)
+                self._inflight = []
+
+    async def _forward(self, batch: list[tuple[_Job, int]]) -> None:
+        loop = asyncio.get_running_loop()
+        texts = [job.texts[i] for job, i in batch]
+        name = self.model.name
+        started = time.perf_counter()
+        try:
+            outputs = await loop.run_in_executor(self._executor, self._predict,
+                                                 self.model.classifier, texts)
+        except Exception as exc:  # the worker must outlive any model failure
+            jobs = list(dict.fromkeys(job for job, _ in batch))
+            if len(jobs) > 1:  # run each request alone: only the one that breaks the model fails
+                for job in jobs:
+                    await self._forward([(j, i) for j, i in batch if j is job])
+            else:
+                self._fail(jobs[0], exc)
+            return
+        finally:
+            self._metrics.batch_size.labels(name).observe(len(texts))
+            self._metrics.forward_seconds.labels(name).observe(time.perf_counter() - started)
+        for (job, i), output in zip(batch, outputs, strict=True):
+            job.results[i] = output
+            job.remaining -= 1
+            if job.remaining == 0 and not job.future.done():
+                job.future.set_result(job.results)
+
+    def _fail(self, job: _Job, exc: Exception) -> None:
+        if job.future.done():
+            return
+        if isinstance(exc, LmforgeError):  # a typed, user-readable error: pass it on as is
+            job.future.set_exception(exc)
+            return
+        self._metrics.model_errors.labels(self.model.name).inc()
+        log.error("request %s: model '%s' failed on %d texts: %s: %s", job.request_id,
+                  self.model.name, len(job.texts), type(exc).__name__, exc, exc_info=exc)
+        job.future.set_exception(ModelFailure(
+            f"the model '{self.model.name}' failed on this request ({type(exc).__name__}). "
+            f"Request id {job.request_id}: the server log has the details."))
+
+    def _fail_pending(self, exc: Exception) -> None:
+        """Fail every caller still waiting: queued or in the interrupted forward pass."""
+        waiting = self._inflight + list(self._pending)
+        self._pending.clear()
+        self._inflight = []
+        for job, _ in waiting:
+            if not job.future.done():
+                job.future.set_exception(exc)
+        self._metrics.queue_depth.labels(self.model.name).set(0)
+
+    def _on_worker_exit(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("the batcher of model '%s' stopped unexpectedly", self.model.name,
+                  exc_info=task.exception())
+        self._closed = True
+        self._fail_pending(ModelFailure(f"the batcher of model '{self.model.name}' stopped; "
+                                        "restart the server (the log has the details)"))
+
+
+def parse_model_specs(run_dirs: Sequence[str | Path]) -> list[tuple[str, Path]]:
+    """``RUN_DIR`` or ``NAME=RUN_DIR`` -> (name, path); the name defaults to the folder's."""
+    from lmforge.errors import ConfigError
+    from lmforge.rundir import check_run_dir
+
+    if not run_dirs:
+        raise ConfigError("serve needs at least one run directory")
+    specs: list[tuple[str, Path]] = []
+    for spec in run_dirs:
+        text = str(spec)
+        name, sep, path = text.partition("=")
+        if not sep or not name or "/" in name or Path(text).exists():
+            name, path = Path(text).resolve().name, text
+        specs.append((name, check_run_dir(path).resolve()))
+    names = [n for n, _ in specs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"two run directories are both named {', '.join(map(repr, duplicates))}; "
+                          "give them names with NAME=RUN_DIR")
+    return specs
+
+
+class ModelPool:
+    """The served models, their batchers and the one worker thread."""
+
+    def __init__(self, specs: Sequence[tuple[str, Path]], config: ServeConfig,
+                 metrics: ServeMetrics):
+        self.config = config
+        self.metrics = metrics
+        self.models = {name: ServedModel(name, path) for name, path in specs}
+        self.default = specs[0][0]
+        self.batchers: dict[str, Batcher] = {}
+        self.draining = False
+        self._executor: ThreadPoolExecutor | None = None
+        self._loader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the batchers and load the models in the background (GET /ready tells when)."""
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lmforge-model")
+        for name, model in self.models.items():
+            self.batchers[name] = Batcher(model, self._executor, self.config, self.metrics)
+            self.batchers[name].start()
+        self._loader = asyncio.create_task(self._load_all(), name="lmforge-load-models")
+
+    async def _load_all(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.config.threads:
+            await loop.run_in_executor(self._executor, _set_threads, self.config.threads)
+        for model in self.models.values():
+            try:
+                await loop.run_in_executor(self._executor, model.load, min(
+                    self.config.forward_batch_size, self.config.max_batch_size))
+            except Exception as exc:  # reported by /ready and the log, not fatal
+                model.state, model.failure = "failed", f"{type(exc).__name__}: {exc}"
+                log.error("model '%s' failed to load from %s: %s", model.name, model.run_dir,
+                          model.failure, exc_info=exc)
+
+    async def wait_loaded(self) -> None:
+        if self._loader is not None:
+            await asyncio.shield(self._loader)
+
+    async def stop(self) -> None:
+        """Drain every queue (bounded by shutdown_timeout_s), then release the thread."""
+        self.draining = True
+        await asyncio.gather(*(b.drain(self.config.shutdown_timeout_s)
+                               for b in self.batchers.values()))
+        if self._loader is not None and not self._loader.done():
+            self._loader.cancel()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def get(self, name: str | None) -> ServedModel:
+        model = self.models.get(name or self.default)
+        if model is None:
+            raise NotFound(f"model '{name}' is not served here; served: "
+                           f"{', '.join(self.models)} (GET /v1/models)")
+        return model
+
+    async def predict(self, texts: list[str], name: str | None,
+                      request_id: str) -> tuple[ServedModel, list[dict[str, Any]]]:
+        model = self.get(name)
+        retry = self.config.retry_after_s
+        if self.draining:
+            raise Unavailable("the server is shutting down; send the request again after the "
+                              "restart", retry)
+        if model.state == "loading":
+            raise Unavailable(f"model '{model.name}' is still loading; retry in a few seconds "
+                              "(GET /ready answers 200 once it is ready)", max(retry, 2))
+        if model.state == "failed":
+            raise ModelFailure(f"model '{model.name}' failed to load ({model.failure}); fix the "
+                               "run directory and restart the server")
+        return model, await self.batchers[model.name].submit(texts, request_id)
+
+    def readiness(self) -> tuple[str, dict[str, str]]:
+        states = {name: m.state for name, m in self.models.items()}
+        if self.draining:
+            return "draining", states
+        if any(s == "failed" for s in states.values()):
+            return "failed", states
+        if all(s == "ready" for s in states.values()):
+            return "ready", states
+        return "loading", states
+
+
+def _set_threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(n)  # called in the worker thread: OpenMP settings are per thread

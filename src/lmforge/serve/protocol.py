@@ -1,0 +1,181 @@
+"""Request and response schemas of the HTTP API (they are the OpenAPI schema), and the
+parsing of a predict request's raw bytes into a validated ``PredictRequest``.
+
+The predict route reads the body itself instead of letting FastAPI do it, so that a
+non-UTF-8 body, invalid JSON, an oversized body and each bad field get their own status
+and a message a person can act on, all as ``ServeError``s through the one funnel.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lmforge.serve.errors import BadRequest, InvalidRequest, PayloadTooLarge
+
+Task = Literal["single", "multi", "regression"]
+NON_BLANK = r"\S"  # JSON Schema / pydantic patterns match anywhere: "has a non-space character"
+Text = Annotated[str, Field(min_length=1, pattern=NON_BLANK)]
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{"texts": ["A gripping film."]}]})
+
+    texts: list[Text] = Field(
+        min_length=1,
+        description="Texts to classify; the predictions come back in the same order. Limits on "
+        "their number and length: GET /v1/models.",
+    )
+    model: str | None = Field(
+        default=None,
+        description="Name of a served model (GET /v1/models); default: the first one.",
+    )
+
+
+
+
+class Prediction(BaseModel):
+    label: str | None = Field(default=None, description="Predicted class (single-label runs).")
+    labels: list[str] | None = Field(
+        default=None, description="Predicted classes, probability >= 0.5 (multi-label runs).")
+    scores: dict[str, float] | None = Field(
+        default=None, description="Probability of each class, in the model's class order.")
+    value: float | None = Field(default=None, description="Predicted number (regression runs).")
+
+
+class PredictResponse(BaseModel):
+    model: str
+    task: Task
+    predictions: list[Prediction]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    task: Task | None = Field(description="single, multi or regression (null while loading).")
+    labels: list[str] = Field(
+        description="Class names in score order (empty for regression and while loading).")
+    default: bool = Field(description="Used when a request names no model.")
+    ready: bool = Field(description="Loaded and warmed up.")
+    max_length: int | None = Field(
+        description="Tokens per text; longer texts are truncated (null while loading).")
+
+
+class Limits(BaseModel):
+    max_texts_per_request: int
+    max_text_chars: int
+    max_body_bytes: int
+    max_batch_size: int
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelInfo]
+    limits: Limits
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyResponse(BaseModel):
+    status: Literal["ready", "loading", "draining", "failed"]
+    models: dict[str, str] = Field(description="State of each model: loading, ready or failed.")
+
+
+class ErrorBody(BaseModel):
+    type: str = Field(description="Machine-readable kind, e.g. invalid_request, queue_full.")
+    message: str = Field(description="What went wrong and what to do about it.")
+    request_id: str | None = Field(default=None, description="Also in the server log.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+def parse_predict_request(body: bytes, max_texts: int, max_chars: int) -> PredictRequest:
+    """Bytes -> validated request. Raises BadRequest (400), PayloadTooLarge (413) or
+    InvalidRequest (422) with a message naming the problem and the limit."""
+    try:
+        text = body.decode("utf-8-sig")  # strict; a UTF-8 byte-order mark is tolerated
+    except UnicodeDecodeError as exc:
+        raise BadRequest(
+            f"the request body is not valid UTF-8 (byte 0x{body[exc.start]:02x} at offset "
+            f"{exc.start}). Send JSON encoded as UTF-8."
+        ) from None
+    if not text.strip():
+        raise InvalidRequest('the request body is empty. Send JSON like {"texts": ["some text"]}.')
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(
+            f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} column "
+            f'{exc.colno}. Send JSON like {{"texts": ["some text"]}}.'
+        ) from None
+    if isinstance(data, dict):
+        check_limits(data.get("texts"), max_texts, max_chars)
+    try:
+        return PredictRequest.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(describe_errors(exc.errors())) from None
+
+
+def check_limits(texts: Any, max_texts: int, max_chars: int) -> None:
+    """413 for too many or too long texts, checked before the (costlier) validation."""
+    if not isinstance(texts, list):
+        return
+    if len(texts) > max_texts:
+        raise PayloadTooLarge(
+            f"too many texts: {len(texts):,} in one request, the limit is {max_texts:,} "
+            "(--max-texts-per-request). Split them over several requests."
+        )
+    for i, t in enumerate(texts):
+        if isinstance(t, str) and len(t) > max_chars:
+            raise PayloadTooLarge(
+                f"texts[{i}] has {len(t):,} characters, the limit is {max_chars:,} "
+                "(--max-text-chars). Shorten it; the model reads only its first tokens anyway."
+            )
+
+
+_JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+               list: "an array", dict: "an object", type(None): "null"}
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
+
+
+def describe_errors(errors: Any) -> str:
+    """pydantic's error list -> one message naming each problem."""
+    return "; ".join(_describe(e) for e in errors)
+
+
+def _describe(error: Any) -> str:
+    """One pydantic error -> a sentence for a person."""
+    kind, where, value = error["type"], _where(tuple(error["loc"])), error.get("input")
+    if kind == "model_type":
+        return (f'the body must be a JSON object like {{"texts": ["some text"]}}, '
+                f"not {_json_type(value)}")
+    if kind == "missing":
+        return f'{where}: required (send {{"texts": ["some text"]}})'
+    if kind == "extra_forbidden":
+        return f"{where}: unknown field; the fields are 'texts' and 'model'"
+    if kind == "list_type":
+        return f"{where}: must be an array of strings, not {_json_type(value)}"
+    if kind == "too_short" and where == "texts":
+        return "texts: the list is empty; send at least one text"
+    if kind == "string_type":
+        return f"{where}: must be a string, not {_json_type(value)}"
+    if kind == "string_too_short":
+        return f"{where}: empty string; every text needs at least one character"
+    if kind == "string_pattern_mismatch":
+        return f"{where}: only whitespace; every text needs at least one visible character"
+    return f"{where}: {error['msg']}"

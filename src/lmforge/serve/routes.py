@@ -1,0 +1,217 @@
+"""The HTTP routes — thin: read the request, call the ModelPool, shape the answer —
+and the one error funnel: every error becomes ``{"error": {"type", "message",
+"request_id"}}`` with the status its ``LmforgeError`` class carries."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lmforge.errors import LmforgeError
+from lmforge.serve.errors import (
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServeError,
+    Unauthorized,
+)
+from lmforge.serve.protocol import (
+    ErrorResponse,
+    HealthResponse,
+    Limits,
+    ModelInfo,
+    ModelsResponse,
+    PredictRequest,
+    PredictResponse,
+    ReadyResponse,
+    parse_predict_request,
+)
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()  # open: probes, metrics, the page
+v1_router = APIRouter()  # the API; create_app adds require_api_key when a key is set, so the
+# OpenAPI spec says "bearer required" exactly when it is
+bearer = HTTPBearer(auto_error=False, description="Needed when the server was started with "
+                    "--api-key or LMFORGE_API_KEY.")
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    what = {400: "Body is not UTF-8", 401: "Missing or wrong API key", 404: "Unknown model",
+            413: "Body, number of texts or a text over its limit",
+            422: "Invalid JSON, wrong types, empty list or empty text",
+            500: "The model failed (the request id is in the log)",
+            503: "Queue full, model loading or server shutting down (see Retry-After)"}
+    return {c: {"model": ErrorResponse, "description": what[c]} for c in codes}
+
+
+def request_id(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", "-"))
+
+
+def require_api_key(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    expected = request.app.state.config.api_key
+    if credentials is None:
+        raise Unauthorized("this server needs an API key: send the header "
+                           "'Authorization: Bearer YOUR_KEY'")
+    # compare_digest: the time taken does not reveal how much of the key was right
+    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
+        raise Unauthorized("the API key is wrong: send the key the server was started with "
+                           "(--api-key or LMFORGE_API_KEY)")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to be over ``limit`` bytes
+    (from Content-Length, or while streaming a chunked body), so memory stays bounded."""
+    too_big = PayloadTooLarge(f"the request body is over {limit:,} bytes (--max-body-bytes). "
+                              "Send fewer or shorter texts per request.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@v1_router.post(
+    "/v1/predict", response_model=PredictResponse, response_model_exclude_none=True,
+    responses=_errors(400, 401, 404, 413, 422, 500, 503),
+    summary="Predict the label of each text",
+    # The body is read by hand (see protocol.py); this documents it for /docs and clients.
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": PredictRequest.model_json_schema()}}}},
+)
+async def predict(request: Request) -> Any:
+    config = request.app.state.config
+    body = await read_body(request, config.max_body_bytes)
+    req = parse_predict_request(body, config.max_texts_per_request, config.max_text_chars)
+    model, predictions = await request.app.state.pool.predict(req.texts, req.model,
+                                                              request_id(request))
+    return {"model": model.name, "task": model.classifier.task, "predictions": predictions}
+
+
+@v1_router.get("/v1/models", response_model=ModelsResponse, responses=_errors(401),
+               summary="The served models and the request limits")
+async def models(request: Request) -> ModelsResponse:
+    pool, config = request.app.state.pool, request.app.state.config
+    infos = []
+    for name, m in pool.models.items():
+        clf = m.classifier
+        infos.append(ModelInfo(
+            name=name, task=clf.task if clf else None, labels=list(clf.labels) if clf else [],
+            default=name == pool.default, ready=m.state == "ready",
+            max_length=clf.max_length if clf else None))
+    limits = Limits(max_texts_per_request=config.max_texts_per_request,
+                    max_text_chars=config.max_text_chars, max_body_bytes=config.max_body_bytes,
+                    max_batch_size=config.max_batch_size)
+    return ModelsResponse(models=infos, limits=limits)
+
+
+@router.get("/health", response_model=HealthResponse, summary="Liveness: the process answers")
+async def health() -> HealthResponse:
+    return HealthResponse()
+
+
+@router.get("/ready", response_model=ReadyResponse, summary="Readiness: models loaded and warm",
+            responses={503: {"model": ReadyResponse, "description": "Loading, failed or draining"}})
+async def ready(request: Request) -> Any:
+    status, states = request.app.state.pool.readiness()
+    body = ReadyResponse(status=status, models=states)
+    if status == "ready":
+        return body
+    return JSONResponse(body.model_dump(), status_code=503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                             "description": "Prometheus text exposition format"}})
+async def metrics(request: Request) -> Response:
+    data, content_type = request.app.state.metrics.render()
+    return Response(data, media_type=content_type)
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def page() -> HTMLResponse:
+    from lmforge.serve.page import PAGE_HTML
+
+    return HTMLResponse(PAGE_HTML)
+
+
+# ---- the error funnel ------------------------------------------------------------------
+
+def error_type(exc: LmforgeError) -> str:
+    kind = getattr(exc, "error_type", None)
+    return kind or re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+
+
+def error_response(exc: LmforgeError, rid: str) -> JSONResponse:
+    """The one place an error becomes an HTTP response."""
+    status = exc.http_status
+    # 503s are expected under overload (counted in /metrics): logging each would flood the log
+    level = logging.ERROR if status >= 500 and status != 503 else logging.DEBUG
+    log.log(level, "request %s: %d %s: %s", rid, status, error_type(exc), exc)
+    headers = {**getattr(exc, "headers", {}), "X-Request-ID": rid}
+    body = {"error": {"type": error_type(exc), "message": str(exc), "request_id": rid}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """LmforgeError is the funnel; the other handlers only translate what the framework
+    raises (unknown path, wrong method, a bug) into an LmforgeError first."""
+
+    async def on_lmforge_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, LmforgeError)
+        return error_response(exc, request_id(request))
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers or {})
+        allowed = next((v for k, v in headers.items() if k.lower() == "allow"), "")
+        translated: ServeError
+        if exc.status_code == 404:
+            translated = NotFound(f"no such path: {request.method} {request.url.path}. The API "
+                                  "is POST /v1/predict, GET /v1/models, /health, /ready, "
+                                  "/metrics; see /docs")
+        elif exc.status_code == 405:
+            translated = MethodNotAllowed(f"{request.method} is not allowed on "
+                                          f"{request.url.path}; use {allowed or 'another method'}",
+                                          headers)
+        else:
+            translated = ServeError(str(exc.detail), headers)
+            translated.http_status = exc.status_code
+            translated.error_type = "http_error"
+        return error_response(translated, request_id(request))
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        from lmforge.serve.protocol import describe_errors
+
+        return error_response(InvalidRequest(describe_errors(exc.errors())), request_id(request))
+
+    async def on_bug(request: Request, exc: Exception) -> JSONResponse:
+        rid = request_id(request)
+        log.error("request %s: unexpected %s", rid, type(exc).__name__, exc_info=exc)
+        return error_response(ServeError(f"internal error ({type(exc).__name__}). Request id "
+                                         f"{rid}: the server log has the details."), rid)
+
+    app.add_exception_handler(LmforgeError, on_lmforge_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_bug)

@@ -1,0 +1,148 @@
+"""ONNX export of a tiny run: parity with PyTorch, the exported run loads, the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.compress.conftest import FAST_BENCH
+
+# Stated tolerances (max abs difference on logits, PyTorch vs ONNX Runtime):
+FP32_TOLERANCE = 1e-4  # same arithmetic, different kernels
+INT8_TOLERANCE = 0.05  # int8 weights; this tiny model's logits are O(0.1-1)
+
+TEXTS = [
+    "the film was excellent wonderful",
+    "the plot was awful boring",
+    "ok",
+    "a long one " * 60,  # over max_length: truncated the same way on both sides
+    "the acting was quite brilliant and moving, the story really superb",
+]
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from lmforge.compress.config import ExportConfig
+    from lmforge.compress.export import export_run
+
+    out = tmp_path_factory.mktemp("export") / "onnx-int8"
+    export_run(ExportConfig(run_dir=str(tiny_run), out=str(out), int8=True, **FAST_BENCH))
+    return out
+
+
+@pytest.fixture(scope="module")
+def exported_fp32(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from lmforge.compress.config import ExportConfig
+    from lmforge.compress.export import export_run
+
+    out = tmp_path_factory.mktemp("export") / "onnx-fp32"
+    export_run(ExportConfig(run_dir=str(tiny_run), out=str(out), **FAST_BENCH))
+    return out
+
+
+def test_fp32_logits_match_pytorch(tiny_run: Path, exported_fp32: Path) -> None:
+    import numpy as np
+
+    from lmforge.compress.onnx_backend import OnnxClassifier, load_run
+
+    torch_clf, onnx_clf = load_run(tiny_run), load_run(exported_fp32)
+    assert isinstance(onnx_clf, OnnxClassifier)
+    expected = torch_clf.logits(TEXTS)
+    assert np.abs(onnx_clf.logits(TEXTS) - expected).max() <= FP32_TOLERANCE
+    # dynamic axes: one text at a time (batch 1, other lengths) gives the same
+    single = np.concatenate([onnx_clf.logits([t]) for t in TEXTS])
+    assert np.abs(single - expected).max() <= FP32_TOLERANCE
+    assert onnx_clf.predict(TEXTS) == torch_clf.predict(TEXTS)
+
+
+def test_int8_logits_within_tolerance_and_file_smaller(tiny_run: Path, exported: Path,
+                                                       exported_fp32: Path) -> None:
+    import numpy as np
+
+    from lmforge.compress.measure import is_quantized
+    from lmforge.compress.onnx_backend import load_run
+
+    onnx_clf = load_run(exported)
+    assert is_quantized(onnx_clf.onnx_path)
+    diff = np.abs(onnx_clf.logits(TEXTS) - load_run(tiny_run).logits(TEXTS)).max()
+    assert diff <= INT8_TOLERANCE
+    size = (exported / "model" / "model.onnx").stat().st_size
+    assert size < 0.5 * (exported_fp32 / "model" / "model.onnx").stat().st_size
+    assert sorted(p.name for p in (exported / "model").glob("*.onnx")) == ["model.onnx"]
+
+
+def test_exported_dir_is_a_run_dir_with_the_classifier_surface(exported: Path) -> None:
+    from lmforge.compress.onnx_backend import load_run
+
+    for name in ("model/model.onnx", "model/config.json", "model/tokenizer.json", "config.yaml",
+                 "metrics.json", "report.md", "report.png"):
+        assert (exported / name).is_file(), name
+    clf = load_run(exported)
+    assert clf.classes_ == ["neg", "pos"] and clf.labels == ["neg", "pos"]
+    assert clf.task == "single" and clf.max_length == 64
+    proba = clf.predict_proba(TEXTS)
+    assert proba.shape == (5, 2) and abs(proba.sum(axis=1) - 1).max() < 1e-5
+    assert clf.decode(proba) == clf.predict(TEXTS)
+    assert set(clf.predict(TEXTS)) <= {"neg", "pos"}
+
+
+def test_onnx_runs_without_torch_in_the_graph_inputs(exported: Path) -> None:
+    import onnx
+
+    graph = onnx.load(str(exported / "model" / "model.onnx")).graph
+    assert [i.name for i in graph.input] == ["input_ids", "attention_mask"]
+    dims = [d.dim_param for d in graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["batch", "sequence"]
+
+
+def test_report_and_metrics_have_every_row(exported: Path) -> None:
+    from lmforge.compress.report import COLUMNS
+
+    report = (exported / "report.md").read_text(encoding="utf-8")
+    table = [line for line in report.splitlines() if line.startswith("| ")]
+    assert table[0] == "| " + " | ".join(COLUMNS) + " |"
+    assert [row.split(" | ")[0] for row in table[1:]] == ["| original", "| ONNX fp32",
+                                                          "| ONNX int8"]
+    assert [row.split(" | ")[1] for row in table[1:]] == ["pytorch", "onnx-fp32", "onnx-int8"]
+    assert "n/a" not in report  # test data came from the run's config.yaml
+    assert "![comparison](report.png)" in report
+    metrics = json.loads((exported / "metrics.json").read_text())
+    assert metrics["test"]["n"] == 40
+    parity = metrics["export"]["parity"]
+    assert parity["fp32"]["max_abs_diff"] <= FP32_TOLERANCE
+    assert parity["int8"]["max_abs_diff"] <= INT8_TOLERANCE
+    rows = metrics["comparison"]["rows"]
+    assert [r["name"] for r in rows] == ["original", "ONNX fp32", "ONNX int8"]
+    for row in rows:
+        assert row["parameters"] > 0 and row["size_mb"] > 0 and row["throughput"] > 0
+        assert row["latency_p95_ms"] >= row["latency_p50_ms"] > 0
+        assert 0 <= row["accuracy"] <= 1 and 0 <= row["macro_f1"] <= 1
+    # quantization keeps the parameter count and cuts the file size
+    assert rows[1]["parameters"] == rows[2]["parameters"]
+    assert rows[2]["size_mb"] < rows[1]["size_mb"]
+
+
+def test_report_png_is_an_image(exported: Path) -> None:
+    assert (exported / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_load_run_picks_pytorch_for_a_training_run(tiny_run: Path) -> None:
+    from lmforge.classifier import Classifier
+    from lmforge.compress.onnx_backend import load_run
+
+    assert isinstance(load_run(tiny_run), Classifier)
+
+
+def test_compare_prints_the_same_table(tiny_run: Path, exported: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.compress.conftest import FAST_BENCH_FLAGS, run_cli
+
+    out = tmp_path / "cmp.md"
+    code = run_cli(["compare", str(tiny_run), str(exported), "--out", str(out),
+                    *FAST_BENCH_FLAGS])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "| run | pytorch |" in printed and f"| {exported.name} | onnx-int8 |" in printed
+    assert out.is_file() and (tmp_path / "cmp.png").is_file()
