@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     # the other stages register their own commands (each module is imported only here,
     # and imports nothing heavy until its handler runs)
     from lmforge.compress.cli import add_compress_cli
+    from lmforge.explain.cli import add_explain_cli
     from lmforge.lm.cli import add_ngram_cli
     from lmforge.pretrain.cli import add_pretrain_cli
     from lmforge.serve.cli import add_serve_cli
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ngram_cli(sub)
     add_compress_cli(sub)
     add_serve_cli(sub)
+    add_explain_cli(sub)
     return parser
 
 

@@ -1,0 +1,275 @@
+"""Why the model decided: per-word attributions of one output of a loaded run.
+
+Two methods, one result shape (``Explanation``):
+
+``ig`` — Integrated Gradients (Sundararajan et al. 2017) with Captum's
+``LayerIntegratedGradients`` on the model's input (word) embeddings layer. The
+baseline is the same sequence with every text token replaced by ``[PAD]`` and the
+special tokens (``[CLS]``, ``[SEP]``) kept: the standard choice for transformers
+(Captum's BERT tutorial), so the baseline is "the frame with no words in it" and
+the special tokens, identical in both, get exactly zero. Attributions explain the
+target's *logit* (pre-softmax/sigmoid score, or the regression value).
+IG's completeness axiom says they sum to ``logit(target | input) -
+logit(target | baseline)``; the integral is approximated with ``steps`` points
+(Gauss-Legendre), so we measure the gap and double the steps until it is within
+``tolerance`` (relative to ``max(1, |logit difference|)``), up to ``max_steps``.
+
+``occlusion`` — leave-one-word-out, model-agnostic (it only calls
+``clf.logits(texts)``, so it works on ONNX runs too): a word's attribution is the
+drop in the target's *logit* when that word is removed from the text (same units
+as IG, so the two can be compared side by side). Positive: the word pushed the
+model towards the target.
+
+Texts longer than the model takes are explained on the part the model read (the
+run's ``max_length`` and ``truncation``); the dropped words are listed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lmforge.errors import ConfigError, DataError
+from lmforge.explain.words import WordPieces, align, without_spans
+
+log = logging.getLogger(__name__)
+
+METHODS = ("ig", "occlusion")
+DEFAULT_STEPS = 50
+DEFAULT_MAX_STEPS = 800
+DEFAULT_TOLERANCE = 0.01
+REGRESSION_TARGET = "value"
+
+
+@dataclass
+class Explanation:
+    """Per-word attributions of one target for one text."""
+
+    index: int
+    """Position of the text in the input list (multi-label: one Explanation per target)."""
+    text: str
+    """The text as the model read it (cleaned: HTML, control characters and spaces normalised);
+    ``spans`` index into it."""
+    words: list[str]
+    spans: list[tuple[int, int]]
+    scores: list[float]
+    """Attribution of each word to the target's logit; > 0 pushes towards the target."""
+    target: str
+    """The label explained (regression: "value")."""
+    method: str
+    task: str
+    probabilities: dict[str, float] | None
+    """Probability of each class (single: softmax, multi: sigmoid); None for regression."""
+    predicted: Any
+    """The prediction: a label, a list of labels (multi), or a number (regression)."""
+    target_logit: float
+    """logit(target | input) the scores explain (occlusion: of the text the model read)."""
+    baseline_logit: float | None = None
+    """IG: logit(target | all-[PAD] baseline)."""
+    completeness_gap: float | None = None
+    """IG: |sum(scores) - (target_logit - baseline_logit)|."""
+    relative_gap: float | None = None
+    """IG: completeness_gap / max(1, |target_logit - baseline_logit|), compared with tolerance."""
+    steps: int | None = None
+    """IG: integration steps used."""
+    converged: bool | None = None
+    """IG: relative_gap <= tolerance (False when max_steps was reached first)."""
+    truncated: bool = False
+    dropped_words: list[str] = field(default_factory=list)
+    """Words the model did not read (truncation), in text order."""
+    dropped_spans: list[tuple[int, int]] = field(default_factory=list)
+    max_length: int = 0
+    truncation: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["spans"] = [list(s) for s in self.spans]
+        out["dropped_spans"] = [list(s) for s in self.dropped_spans]
+        return out
+
+
+def check_settings(method: str, steps: int, max_steps: int, tolerance: float) -> list[str]:
+    problems = []
+    if method not in METHODS:
+        problems.append(f"method: must be one of {', '.join(METHODS)}; got {method!r}")
+    if steps < 1:
+        problems.append(f"steps: must be >= 1, got {steps}")
+    if max_steps < steps:
+        problems.append(f"max_steps: must be >= steps ({steps}), got {max_steps}")
+    if not tolerance > 0:
+        problems.append(f"tolerance: must be > 0, got {tolerance}")
+    return problems
+
+
+def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "ig",
+            target: str | Sequence[str] | None = None, steps: int = DEFAULT_STEPS,
+            max_steps: int = DEFAULT_MAX_STEPS,
+            tolerance: float = DEFAULT_TOLERANCE) -> list[Explanation]:
+    """Explain the predictions of a run (a run directory or a loaded classifier) on texts.
+
+    ``target``: a label (or list of labels) to explain; default: the predicted class
+    (single-label), each label predicted positive or else the top one (multi-label), the
+    predicted value (regression). One ``Explanation`` per text and target, in text order.
+    """
+    from lmforge.classifier import _as_texts
+    from lmforge.data.clean import clean_text
+
+    problems = check_settings(method, steps, max_steps, tolerance)
+    if problems:
+        raise ConfigError("invalid explain settings: " + "; ".join(problems))
+    clf = _load(run_or_classifier)
+    texts = _as_texts(texts)
+    if not texts:
+        raise DataError("no texts to explain: pass at least one text")
+    requested = _requested_targets(clf, target)
+    if method == "ig" and not _has_torch_model(clf):
+        raise ConfigError(
+            f"--method ig needs the PyTorch model's gradients, and the run '{clf.run_dir}' holds an "
+            "ONNX model (no gradients). Use --method occlusion (leave-one-word-out, works on any "
+            "run), or explain the PyTorch run it was exported from.")
+    cleaned = [clean_text(t) for t in texts]
+    aligned: list[WordPieces] = []
+    for i, (raw, text) in enumerate(zip(texts, cleaned, strict=True)):
+        pieces = align(clf.tokenizer, text, clf.max_length, clf.truncation)
+        if not pieces.words:
+            why = (" after cleaning (HTML tags, control characters and spaces are removed)"
+                   if raw.strip() else "")
+            raise DataError(f"text #{i} is empty{why}: there is nothing to explain. Give a text "
+                            "with at least one word.")
+        aligned.append(pieces)
+    logits = clf.logits(cleaned)
+    results: list[Explanation] = []
+    for i, pieces in enumerate(aligned):
+        row = logits[i]
+        probabilities, predicted = _prediction(clf, row)
+        for t_index, t_name in _targets_for(clf, row, requested):
+            common = dict(index=i, text=pieces.text, words=list(pieces.words),
+                          spans=list(pieces.spans), target=t_name, method=method, task=clf.task,
+                          probabilities=probabilities, predicted=predicted,
+                          truncated=bool(pieces.dropped), dropped_words=list(pieces.dropped),
+                          dropped_spans=list(pieces.dropped_spans),
+                          max_length=clf.max_length, truncation=clf.truncation)
+            if method == "ig":
+                results.append(_integrated_gradients(clf, pieces, t_index, steps, max_steps,
+                                                     tolerance, common))
+            else:
+                results.append(_occlusion(clf, pieces, t_index, common))
+    return results
+
+
+def _load(run_or_classifier: Any) -> Any:
+    if isinstance(run_or_classifier, (str, os.PathLike, Path)):
+        from lmforge.api import load
+
+        return load(run_or_classifier)
+    return run_or_classifier
+
+
+def _has_torch_model(clf: Any) -> bool:
+    return getattr(clf, "backend", "torch") != "onnx" and hasattr(
+        getattr(clf, "model", None), "get_input_embeddings")
+
+
+def _requested_targets(clf: Any, target: str | Sequence[str] | None) -> list[str] | None:
+    if target is None or (isinstance(target, str) and not target.strip()):
+        return None
+    names = [t.strip() for t in target.split(",")] if isinstance(target, str) else list(target)
+    if clf.task == "regression":
+        if any(n != REGRESSION_TARGET for n in names):
+            raise ConfigError(f"target: this run is a regression model with one output; leave "
+                              f"--target out (or use --target {REGRESSION_TARGET})")
+        return [REGRESSION_TARGET]
+    unknown = [n for n in names if n not in clf.labels]
+    if unknown:
+        raise ConfigError(f"target: {', '.join(map(repr, unknown))} "
+                          f"{'is' if len(unknown) == 1 else 'are'} not a label of this run; the "
+                          f"labels are: {', '.join(clf.labels)}")
+    return list(dict.fromkeys(names))
+
+
+def _prediction(clf: Any, row: Any) -> tuple[dict[str, float] | None, Any]:
+    from lmforge.models.inference import logits_to_outputs
+
+    outputs = logits_to_outputs(clf.task, row[None, :])
+    predicted = clf.decode(outputs)[0]
+    if clf.task == "regression":
+        return None, float(predicted)
+    probs = {name: float(p) for name, p in zip(clf.labels, outputs[0], strict=True)}
+    return probs, (list(predicted) if clf.task == "multi" else predicted)
+
+
+def _targets_for(clf: Any, row: Any, requested: list[str] | None) -> list[tuple[int, str]]:
+    if clf.task == "regression":
+        return [(0, REGRESSION_TARGET)]
+    if requested is not None:
+        return [(clf.labels.index(n), n) for n in requested]
+    if clf.task == "single":
+        top = int(row.argmax())
+        return [(top, clf.labels[top])]
+    positive = [j for j in range(len(clf.labels)) if row[j] >= 0.0]  # sigmoid >= 0.5
+    chosen = positive or [int(row.argmax())]
+    return [(j, clf.labels[j]) for j in chosen]
+
+
+def _integrated_gradients(clf: Any, pieces: WordPieces, target: int, steps: int, max_steps: int,
+                          tolerance: float, common: dict[str, Any]) -> Explanation:
+    import torch
+    from captum.attr import LayerIntegratedGradients
+
+    from lmforge.classifier import _pad_id
+
+    model = clf.model
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    ids = torch.tensor([pieces.ids], dtype=torch.long, device=device)
+    baseline = ids.clone()
+    baseline[0, pieces.n_prefix:len(pieces.ids) - pieces.n_suffix] = _pad_id(clf.tokenizer)
+    mask = torch.ones_like(ids)
+
+    def forward(input_ids: Any, attention_mask: Any) -> Any:
+        return model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    try:
+        with torch.no_grad():
+            f_input = float(forward(ids, mask)[0, target])
+            f_base = float(forward(baseline, mask)[0, target])
+        difference = f_input - f_base
+        lig = LayerIntegratedGradients(forward, model.get_input_embeddings())
+        used = steps
+        while True:
+            attributions = lig.attribute(inputs=ids, baselines=baseline,
+                                         additional_forward_args=(mask,), target=target,
+                                         n_steps=used, internal_batch_size=min(used, 64))
+            token_scores = attributions.sum(dim=-1)[0].detach().float().cpu().tolist()
+            gap = abs(sum(token_scores) - difference)
+            relative = gap / max(1.0, abs(difference))
+            if relative <= tolerance or used >= max_steps:
+                break
+            used = min(used * 2, max_steps)
+    finally:
+        model.train(was_training)
+    converged = relative <= tolerance
+    if not converged:
+        log.warning("text #%d, target %s: completeness gap %.4g (%.2g of the logit difference) is "
+                    "over the tolerance %.2g after max_steps=%d; the attributions are approximate",
+                    common["index"], common["target"], gap, relative, tolerance, used)
+    scores = [sum(token_scores[p] for p in where) for where in pieces.positions]
+    return Explanation(scores=scores, target_logit=f_input, baseline_logit=f_base,
+                       completeness_gap=gap, relative_gap=relative, steps=used,
+                       converged=converged, **common)
+
+
+def _occlusion(clf: Any, pieces: WordPieces, target: int, common: dict[str, Any]) -> Explanation:
+    # The reference is the text the model read (truncation's dropped words removed), so that
+    # removing one word does not pull a dropped one back in.
+    read = without_spans(pieces.text, pieces.dropped_spans)
+    variants = [without_spans(pieces.text, [*pieces.dropped_spans, span]) for span in pieces.spans]
+    logits = clf.logits([read, *variants])
+    reference = float(logits[0, target])
+    scores = [reference - float(v) for v in logits[1:, target]]
+    return Explanation(scores=scores, target_logit=reference, **common)
