@@ -1,5 +1,5 @@
 """bert-mini on real Chinese text: a few hundred steps must leave the initial loss far
-behind. Minutes; runs only when asked for (`pytest -m slow`)."""
+behind. Minutes; part of `make test` (`make test-fast` leaves it out)."""
 
 from __future__ import annotations
 
@@ -12,21 +12,12 @@ from tests.conftest import SHARED_DATA
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(autouse=True)
-def only_when_asked(request: pytest.FixtureRequest) -> None:
-    # keeps `pytest tests/pretrain` under a minute
-    if "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("slow: run with -m slow")
-
-
 def test_bert_mini_mlm_loss_falls_by_one_and_a_half_nats(tmp_path: Path) -> None:
     """Measured (8,000 lines of People's Daily, 300 steps of 32 lines, lr 5e-4, one CPU
     thread, 2.7 min): held-out loss 8.49 (untrained) -> 6.59, perplexity 728."""
     from lmforge.pretrain.run import pretrain
 
     source = SHARED_DATA / "corpus_zh_peoples_daily_1998.txt"
-    if not source.is_file():
-        pytest.skip(f"{source} not available")
     corpus = tmp_path / "pd.txt"
     corpus.write_text("\n".join(source.read_text(encoding="utf-8").splitlines()[:8000]) + "\n",
                       encoding="utf-8")
