@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
@@ -101,11 +102,15 @@ def test_tick_names_shorten_in_the_middle_and_stay_distinct():
 
 
 def test_plots_leave_pyplot_alone(tmp_path: Path):
-    if "matplotlib.pyplot" in sys.modules:
-        pytest.skip("pyplot was imported by another test in this process")
-    save_confusion_matrix_png([[1, 0], [0, 1]], ["a", "b"], tmp_path / "cm.png")
-    save_curves_png([{"epoch": 1, "train_loss": 1.0}], tmp_path / "curves.png")
-    assert "matplotlib.pyplot" not in sys.modules  # no global backend or figure registry
+    # in a fresh process: another test (or library) may have imported pyplot in this one
+    code = ("import sys; from pathlib import Path; "
+            "from lmforge.eval.plots import save_confusion_matrix_png, save_curves_png; "
+            f"out = Path({str(tmp_path)!r}); "
+            "save_confusion_matrix_png([[1, 0], [0, 1]], ['a', 'b'], out / 'cm.png'); "
+            "save_curves_png([{'epoch': 1, 'train_loss': 1.0}], out / 'curves.png'); "
+            "assert 'matplotlib.pyplot' not in sys.modules")  # no global backend or figure registry
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert (tmp_path / "cm.png").stat().st_size > 0
 
 
 HISTORY = [

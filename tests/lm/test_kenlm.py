@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import kenlm  # noqa: E402  (a dev dependency, compiled on install)
 import numpy as np
 import pytest
 
 from lmforge.lm import fit_ngram
 from lmforge.lm.config import SMOOTHINGS
-
-kenlm = pytest.importorskip("kenlm", reason="kenlm is not installed (pip install kenlm)")
 
 
 def kenlm_scores(path: Path, sentences: list[list[str]]) -> np.ndarray:

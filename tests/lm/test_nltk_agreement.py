@@ -23,14 +23,17 @@ With these, every per-token probability agrees to ~1e-16 and perplexity to 1e-6.
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import pytest
 
 from lmforge.lm import fit_ngram
 
-nltk_lm = pytest.importorskip("nltk.lm")
-nltk_util = pytest.importorskip("nltk.util")
+# dev dependencies: missing means a broken install, not a skip. (``import nltk.util as x``
+# binds nltk.stem.util here: nltk's package namespace shadows it.)
+nltk_lm = importlib.import_module("nltk.lm")
+nltk_util = importlib.import_module("nltk.util")
 
 DISCOUNT = 0.1
 
