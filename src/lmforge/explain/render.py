@@ -114,7 +114,7 @@ def format_terminal(e: Any, color: bool) -> str:
             continue
         score = e.scores[word]
         if not color:
-            body.append(f"{chunk}[{score:+.2f}]")
+            body.append(f"{chunk}[{score:+.3f}]")
             continue
         level = _level(score, scale)
         if level == 0:

@@ -126,7 +126,7 @@ def align(tokenizer: Any, text: str, max_length: int, strategy: str) -> WordPiec
         members[w].append(tok)
     words, spans, positions, dropped, dropped_spans = [], [], [], [], []
     for toks in members:
-        span = (min(offsets[t][0] for t in toks), max(offsets[t][1] for t in toks))
+        span = _trimmed(text, min(offsets[t][0] for t in toks), max(offsets[t][1] for t in toks))
         where = [position_of[t] for t in toks if t in position_of]
         if where:
             words.append(text[span[0]:span[1]])
@@ -138,6 +138,16 @@ def align(tokenizer: Any, text: str, max_length: int, strategy: str) -> WordPiec
     return WordPieces(text=text, ids=prefix + [ids[t] for t in kept] + suffix,
                       n_prefix=len(prefix), n_suffix=len(suffix), words=words, spans=spans,
                       positions=positions, dropped=dropped, dropped_spans=dropped_spans)
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """Without the surrounding spaces (byte-level BPE and sentencepiece offsets can include the
+    space that starts a word)."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def without_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
