@@ -113,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_compress_cli(sub)
     add_serve_cli(sub)
     add_explain_cli(sub)
+    from lmforge.inspect.cli import add_inspect_cli  # noqa: I001 (one line per stage)
+    add_inspect_cli(sub)
+    from lmforge.generate.cli import add_generate_cli
+
+    add_generate_cli(sub)
     return parser
 
 
@@ -146,6 +151,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     task = result.config.task
     if "test" in result.metrics:
         sys.stdout.write(format_report(result.metrics["test"], task, title="Test") + "\n")
+    if "test" in (result.metrics.get("baseline") or {}):
+        from lmforge.eval.report import format_baseline
+
+        sys.stdout.write(format_baseline(result.metrics["baseline"], task) + "\n")
     sys.stdout.write(f"run directory: {result.run_dir}\n")
     return 0
 

@@ -1,0 +1,323 @@
+"""Zero- and few-shot classification without training: label log-likelihood or embeddings.
+
+generative
+    The text goes into an instruction prompt (the model's chat template when it has one; few-shot
+    examples are listed in it), and each label is scored by the log-probability the causal LM
+    gives its tokens as the answer. The prompt is run once and its KV cache is repeated across the
+    batch of labels, so a text costs one prompt pass plus one pass over the (short) labels, not one
+    full pass per label. The score is the *mean* token log-probability (``length_norm="mean"``):
+    a sum penalises labels that happen to split into more tokens (``"sum"`` is available).
+embedding
+    Cosine similarity between the text's embedding and each label's: the default sentence encoder
+    (all-MiniLM-L6-v2), mean pooling over the attention mask, L2-normalised. A label is embedded
+    from its description (``label_template``) or, given few-shot examples, as the prototype
+    (normalised mean embedding) of its examples.
+calibration
+    Contextual calibration (Zhao et al. 2021, in log space): subtract, per label, the score the
+    labels get for a content-free input ("N/A"), removing the model's prior for a label.
+auto
+    generative when ``model`` is a causal-LM directory given explicitly, else embedding with the
+    given (or default) encoder. Measured on Rotten Tomatoes (bench/prompt_classify.py) and on a
+    5-topic news set, the small default encoder beats the small default generator by far and is
+    an order of magnitude faster, so ``model="default"`` means embedding.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lmforge.errors import ConfigError, DataError
+from lmforge.generate.models import CausalLM
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INSTRUCTION = "Classify the text into one of these labels: {labels}. Answer with the label only."
+
+
+@dataclass
+class ClassifyResult:
+    labels: list[str]
+    predictions: list[str]
+    scores: list[list[float]]  # one row per text, one column per label (higher = more likely)
+    method: str
+    model: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def rows(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        rows = []
+        for text, label, row in zip(texts, self.predictions, self.scores, strict=True):
+            item: dict[str, Any] = {"text": text, "label": label}
+            item.update({f"score_{name}": float(v) for name, v in zip(self.labels, row, strict=True)})
+            rows.append(item)
+        return rows
+
+
+def check_labels(labels: Sequence[str]) -> list[str]:
+    labels = [str(label).strip() for label in labels]
+    if len([label for label in labels if label]) < 2:
+        raise ConfigError(f"labels: give at least 2 labels, got {len(labels)} ({', '.join(labels)}); "
+                          "e.g. --labels positive,negative")
+    if any(not label for label in labels):
+        raise ConfigError("labels: a label is empty; give non-empty comma-separated labels")
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise ConfigError(f"labels: each label once; repeated: {', '.join(repeated)}")
+    return labels
+
+
+def check_examples(examples: Sequence[tuple[str, str]], labels: Sequence[str], source: str) -> None:
+    unknown = sorted({label for _, label in examples if label not in labels})
+    if unknown:
+        raise DataError(f"{source}: example label(s) {', '.join(repr(u) for u in unknown)} not in "
+                        f"--labels ({', '.join(labels)}). Add them to --labels or fix the examples.")
+
+
+def read_examples(path: str, labels: Sequence[str]) -> list[tuple[str, str]]:
+    """(text, label) pairs of a labelled file (text and label columns detected as for training)."""
+    from lmforge.data import load_examples
+
+    examples = load_examples(path, task="single").examples
+    rows = examples.rows or [0] * len(examples.texts)
+    for text, label, row in zip(examples.texts, examples.targets, rows, strict=True):
+        if str(label) not in labels:
+            where = f"{path} row {row}" if row else path
+            raise DataError(f"{where}: example label {str(label)!r} is not in --labels "
+                            f"({', '.join(labels)}). Add it to --labels or fix the example "
+                            f"(text: {text[:60]!r}).")
+    return [(str(t), str(label)) for t, label in zip(examples.texts, examples.targets, strict=True)]
+
+
+# --------------------------------------------------------------------------- generative
+
+def classification_prompt(lm: CausalLM, text: str, labels: Sequence[str],
+                          examples: Sequence[tuple[str, str]] = (),
+                          instruction: str = DEFAULT_INSTRUCTION) -> tuple[str, bool, str]:
+    """(prompt text, templated?, separator placed before the label)."""
+    lines = [instruction.replace("{labels}", ", ".join(labels))]
+    if examples:
+        lines.append("Examples:\n" + "\n\n".join(f"Text: {t}\nLabel: {label}" for t, label in examples))
+    lines.append(f"Text: {text}")
+    content = "\n\n".join(lines)
+    if lm.has_chat_template:
+        rendered = lm.tokenizer.apply_chat_template([{"role": "user", "content": content}],
+                                                    add_generation_prompt=True, tokenize=False)
+        return str(rendered), True, ""
+    # no chat template: a plain cue, and the label follows after a space as a word would
+    return content + "\nLabel:", False, " "
+
+
+def label_token_ids(lm: CausalLM, labels: Sequence[str], separator: str) -> list[list[int]]:
+    ids = [list(lm.tokenizer(separator + label, add_special_tokens=False)["input_ids"]) for label in labels]
+    empty = [label for label, row in zip(labels, ids, strict=True) if not row]
+    if empty:
+        raise ConfigError(f"labels: {', '.join(empty)} tokenize to nothing; use visible words")
+    return ids
+
+
+def score_labels_cached(lm: CausalLM, prompt_ids: Sequence[int], label_ids: Sequence[Sequence[int]],
+                        length_norm: str = "mean") -> list[float]:
+    """Log-likelihood of each label's tokens after the prompt, with one prompt pass.
+
+    The prompt's KV cache is repeated once per label and the labels go through as one batch,
+    right-padded: causal attention never lets a real token see the padding after it, so no
+    attention mask is needed and positions continue from the cache length.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    device = lm.model.device
+    n = len(label_ids)
+    longest = max(len(row) for row in label_ids)
+    with torch.inference_mode():
+        cache = DynamicCache(config=lm.model.config)
+        out = lm.model(input_ids=torch.tensor([list(prompt_ids)], device=device), cache=cache,
+                       use_cache=True)
+        first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+        logp = torch.zeros(n, longest, device=device)
+        targets = torch.zeros(n, longest, dtype=torch.long, device=device)
+        mask = torch.zeros(n, longest, device=device)
+        for i, row in enumerate(label_ids):
+            targets[i, :len(row)] = torch.tensor(row, device=device)
+            mask[i, :len(row)] = 1
+        logp[:, 0] = first[targets[:, 0]]
+        if longest > 1:
+            # the last label token is only ever predicted, never fed in
+            cache.batch_repeat_interleave(n)
+            rest = lm.model(input_ids=targets[:, :-1], cache=cache, use_cache=True).logits
+            rest = torch.log_softmax(rest.float(), dim=-1)
+            logp[:, 1:] = rest.gather(-1, targets[:, 1:].unsqueeze(-1)).squeeze(-1)
+        total = (logp * mask).sum(dim=1)
+        if length_norm == "mean":
+            total = total / mask.sum(dim=1)
+    return [float(v) for v in total.cpu()]
+
+
+def score_labels_full(lm: CausalLM, prompt_ids: Sequence[int], label_ids: Sequence[Sequence[int]],
+                      length_norm: str = "mean") -> list[float]:
+    """The same scores, each prompt + label sequence run from scratch (the reference)."""
+    import torch
+
+    scores = []
+    with torch.inference_mode():
+        for row in label_ids:
+            ids = torch.tensor([list(prompt_ids) + list(row)], device=lm.model.device)
+            logp = torch.log_softmax(lm.model(input_ids=ids).logits[0].float(), dim=-1)
+            start = len(prompt_ids)
+            total = sum(float(logp[start - 1 + j, tok]) for j, tok in enumerate(row))
+            scores.append(total / len(row) if length_norm == "mean" else total)
+    return scores
+
+
+def generative_scores(lm: CausalLM, texts: Sequence[str], labels: Sequence[str],
+                      examples: Sequence[tuple[str, str]] = (), *, length_norm: str = "mean",
+                      instruction: str = DEFAULT_INSTRUCTION) -> list[list[float]]:
+    from lmforge.generate.generation import encode_prompt
+
+    label_ids: list[list[int]] | None = None
+    rows = []
+    for index, text in enumerate(texts):
+        prompt, templated, separator = classification_prompt(lm, text, labels, examples, instruction)
+        if label_ids is None:
+            label_ids = label_token_ids(lm, labels, separator)
+        longest = max(len(row) for row in label_ids)
+        ids = encode_prompt(lm, prompt, templated, reserve=longest, reserved="tokens of the longest label",
+                            what=f"classification prompt of text {index + 1}")
+        rows.append(score_labels_cached(lm, ids, label_ids, length_norm))
+    return rows
+
+
+# --------------------------------------------------------------------------- embedding
+
+@dataclass
+class Encoder:
+    model: Any
+    tokenizer: Any
+    name: str
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> Any:
+        """L2-normalised mean-pooled embeddings, one row per text (a float32 tensor)."""
+        import torch
+
+        chunks = []
+        limit = min(int(getattr(self.tokenizer, "model_max_length", 512) or 512), 512)
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                batch = self.tokenizer(list(texts[start:start + batch_size]), padding=True,
+                                       truncation=True, max_length=limit, return_tensors="pt")
+                batch = {k: v.to(self.model.device) for k, v in batch.items()}
+                hidden = self.model(**batch).last_hidden_state.float()
+                mask = batch["attention_mask"].unsqueeze(-1).float()
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+                chunks.append(torch.nn.functional.normalize(pooled, dim=-1).cpu())
+        return torch.cat(chunks)
+
+
+def load_encoder(model: str | Encoder = "default") -> Encoder:
+    if isinstance(model, Encoder):
+        return model
+    from transformers import AutoModel, AutoTokenizer
+
+    from lmforge.models.registry import offline_env, resolve_model_dir
+
+    offline_env()
+    path = resolve_model_dir(model)
+    encoder = AutoModel.from_pretrained(str(path))
+    encoder.eval()
+    return Encoder(model=encoder, tokenizer=AutoTokenizer.from_pretrained(str(path)), name=str(model))
+
+
+def label_vectors(encoder: Encoder, labels: Sequence[str], examples: Sequence[tuple[str, str]] = (),
+                  label_template: str = "{label}") -> Any:
+    """One unit vector per label: its examples' normalised mean, or its description's embedding."""
+    import torch
+
+    vectors = encoder.embed([label_template.replace("{label}", label) for label in labels])
+    if examples:
+        embedded = encoder.embed([text for text, _ in examples])
+        for i, label in enumerate(labels):
+            rows = [j for j, (_, lab) in enumerate(examples) if lab == label]
+            if rows:
+                vectors[i] = torch.nn.functional.normalize(embedded[rows].mean(dim=0), dim=-1)
+    return vectors
+
+
+def embedding_scores(encoder: Encoder, texts: Sequence[str], labels: Sequence[str],
+                     examples: Sequence[tuple[str, str]] = (), *,
+                     label_template: str = "{label}") -> list[list[float]]:
+    vectors = label_vectors(encoder, labels, examples, label_template)
+    return (encoder.embed(texts) @ vectors.T).tolist()
+
+
+# --------------------------------------------------------------------------- entry point
+
+def resolve_method(method: str, model: Any) -> str:
+    """auto -> generative for an explicit causal-LM directory (or a loaded CausalLM), else embedding."""
+    if method != "auto":
+        return method
+    if isinstance(model, CausalLM):
+        return "generative"
+    if isinstance(model, Encoder) or str(model).lower() in ("default", "all-minilm-l6-v2"):
+        return "embedding"
+    from pathlib import Path
+
+    from lmforge.generate.models import is_causal_lm_dir
+    from lmforge.models.registry import check_model_dir
+
+    return "generative" if is_causal_lm_dir(check_model_dir(Path(str(model)))) else "embedding"
+
+
+def calibrate_scores(scores: list[list[float]], content_free: list[float]) -> list[list[float]]:
+    return [[s - c for s, c in zip(row, content_free, strict=True)] for row in scores]
+
+
+def classify_zero_shot(texts: Sequence[str], labels: Sequence[str], *, method: str = "auto",
+                       model: str | CausalLM | Encoder = "default",
+                       examples: Sequence[tuple[str, str]] | None = None, calibrate: bool = False,
+                       content_free: str = "N/A", length_norm: str = "mean",
+                       label_template: str = "{label}",
+                       instruction: str = DEFAULT_INSTRUCTION) -> ClassifyResult:
+    """Classify ``texts`` into ``labels`` without training (see the module docstring).
+
+    ``examples`` are (text, label) pairs for few-shot use. Returns the predicted label and the
+    score of every label for each text (higher is more likely; with ``calibrate`` the scores are
+    differences to the content-free input's).
+    """
+    import time
+
+    labels = check_labels(labels)
+    examples = list(examples or ())
+    check_examples(examples, labels, "examples")
+    if method not in ("auto", "generative", "embedding"):
+        raise ConfigError(f"method: unknown '{method}'; valid: auto, generative, embedding")
+    chosen = resolve_method(method, model)
+    texts = list(texts)
+    start = time.perf_counter()
+    details: dict[str, Any] = {}
+    if chosen == "generative":
+        from lmforge.generate.models import load_causal_lm
+
+        lm = load_causal_lm(model if not isinstance(model, Encoder) else "default")
+
+        def score(batch: Sequence[str]) -> list[list[float]]:
+            return generative_scores(lm, batch, labels, examples, length_norm=length_norm,
+                                     instruction=instruction)
+    else:
+        if isinstance(model, CausalLM):
+            raise ConfigError("method embedding needs an encoder model, not a loaded causal LM")
+        encoder = load_encoder(model)
+
+        def score(batch: Sequence[str]) -> list[list[float]]:
+            return embedding_scores(encoder, batch, labels, examples, label_template=label_template)
+    scores = score(texts) if texts else []
+    if calibrate:
+        baseline = score([content_free])[0]
+        details["content_free_scores"] = dict(zip(labels, baseline, strict=True))
+        scores = calibrate_scores(scores, baseline)
+    details["seconds"] = time.perf_counter() - start
+    predictions = [labels[max(range(len(labels)), key=row.__getitem__)] for row in scores]
+    name = getattr(model, "name", str(model))
+    return ClassifyResult(labels=labels, predictions=predictions, scores=scores, method=chosen,
+                          model=name, details=details)

@@ -1,0 +1,128 @@
+"""Zero/few-shot classification: KV-cache label scoring, calibration, embeddings, method choice."""
+
+from __future__ import annotations
+
+import pytest
+
+from lmforge.errors import ConfigError, DataError, ModelError
+from lmforge.generate.classify import (
+    classification_prompt,
+    classify_zero_shot,
+    embedding_scores,
+    label_token_ids,
+    load_encoder,
+    resolve_method,
+    score_labels_cached,
+    score_labels_full,
+)
+from lmforge.generate.generation import encode_prompt
+
+LABELS = ["positive", "negative", "mixed feelings overall"]
+
+
+@pytest.mark.parametrize("norm", ["mean", "sum"])
+def test_kv_cache_scores_equal_scoring_each_sequence_from_scratch(tiny_lm, norm):
+    prompt, templated, sep = classification_prompt(tiny_lm, "the film was great", LABELS)
+    ids = encode_prompt(tiny_lm, prompt, templated)
+    label_ids = label_token_ids(tiny_lm, LABELS, sep)
+    assert len({len(row) for row in label_ids}) > 1  # labels of different lengths: padding is exercised
+    cached = score_labels_cached(tiny_lm, ids, label_ids, norm)
+    full = score_labels_full(tiny_lm, ids, label_ids, norm)
+    assert cached == pytest.approx(full, abs=1e-4)
+    if norm == "sum":
+        mean = score_labels_cached(tiny_lm, ids, label_ids, "mean")
+        assert mean == pytest.approx([s / len(r) for s, r in zip(full, label_ids, strict=True)], abs=1e-4)
+
+
+def test_generative_prompt_uses_the_chat_template_and_examples(tiny_lm, tiny_plain_lm_dir):
+    from lmforge.generate.models import load_causal_lm
+
+    prompt, templated, sep = classification_prompt(tiny_lm, "so dull", ["pos", "neg"],
+                                                   [("so great", "pos"), ("awful", "neg")])
+    assert templated and sep == ""
+    assert prompt.startswith("<|im_start|>user\nClassify the text into one of these labels: pos, neg.")
+    assert "Examples:\nText: so great\nLabel: pos\n\nText: awful\nLabel: neg\n\nText: so dull" in prompt
+    assert prompt.endswith("<|im_start|>assistant\n")
+    plain = load_causal_lm(str(tiny_plain_lm_dir))
+    prompt, templated, sep = classification_prompt(plain, "so dull", ["pos", "neg"])
+    assert not templated and sep == " " and prompt.endswith("Text: so dull\nLabel:")
+
+
+def test_calibration_subtracts_the_content_free_scores(tiny_lm):
+    texts = ["the film was great", "the plot was boring"]
+    raw = classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm)
+    empty = classify_zero_shot(["N/A"], LABELS, method="generative", model=tiny_lm)
+    calibrated = classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm, calibrate=True)
+    for row, cal in zip(raw.scores, calibrated.scores, strict=True):
+        assert cal == pytest.approx([r - c for r, c in zip(row, empty.scores[0], strict=True)], abs=1e-5)
+    assert calibrated.details["content_free_scores"] == pytest.approx(
+        dict(zip(LABELS, empty.scores[0], strict=True)))
+    assert calibrated.predictions == [LABELS[max(range(3), key=r.__getitem__)] for r in calibrated.scores]
+
+
+def test_few_shot_examples_change_the_generative_scores(tiny_lm):
+    zero = classify_zero_shot(["so dull"], ["pos", "neg"], method="generative", model=tiny_lm)
+    few = classify_zero_shot(["so dull"], ["pos", "neg"], method="generative", model=tiny_lm,
+                             examples=[("so great", "pos"), ("awful", "neg")])
+    assert zero.scores != few.scores
+
+
+def _manual_embedding(encoder, text):
+    import torch
+
+    batch = encoder.tokenizer([text], return_tensors="pt")
+    hidden = encoder.model(**batch).last_hidden_state[0]
+    return torch.nn.functional.normalize(hidden.mean(dim=0), dim=-1)
+
+
+def test_embedding_scores_are_cosine_similarities_of_mean_pooled_vectors(tiny_model_dir):
+    import torch
+
+    encoder = load_encoder(str(tiny_model_dir))
+    texts = ["a wonderful film", "dull and boring plot, really"]
+    scores = embedding_scores(encoder, texts, ["good", "bad"], label_template="it is {label}")
+    with torch.no_grad():
+        for i, text in enumerate(texts):
+            vector = _manual_embedding(encoder, text)
+            for j, label in enumerate(["good", "bad"]):
+                expected = float(vector @ _manual_embedding(encoder, f"it is {label}"))
+                assert scores[i][j] == pytest.approx(expected, abs=1e-5)
+
+
+def test_embedding_examples_become_label_prototypes(tiny_model_dir):
+    import torch
+
+    encoder = load_encoder(str(tiny_model_dir))
+    examples = [("dull plot", "bad"), ("boring acting", "bad"), ("great cast", "good")]
+    result = classify_zero_shot(["boring acting", "great cast"], ["good", "bad"], method="embedding",
+                                model=encoder, examples=examples)
+    with torch.no_grad():
+        bad = torch.nn.functional.normalize(
+            _manual_embedding(encoder, "dull plot") + _manual_embedding(encoder, "boring acting"), dim=-1)
+        text = _manual_embedding(encoder, "boring acting")
+        assert result.scores[0][1] == pytest.approx(float(text @ bad), abs=1e-5)
+    assert result.scores[1][0] == pytest.approx(1.0, abs=1e-5)  # identical to the only "good" example
+    assert result.predictions[1] == "good" and result.method == "embedding"
+
+
+def test_auto_picks_generative_for_a_causal_lm_and_embedding_otherwise(tiny_lm_dir, tiny_model_dir):
+    assert resolve_method("auto", str(tiny_lm_dir)) == "generative"
+    assert resolve_method("auto", str(tiny_model_dir)) == "embedding"
+    assert resolve_method("auto", "default") == "embedding"
+    assert resolve_method("generative", "default") == "generative"
+
+
+def test_generative_on_an_encoder_is_a_model_error(tiny_model_dir):
+    with pytest.raises(ModelError) as err:
+        classify_zero_shot(["text"], ["a", "b"], method="generative", model=str(tiny_model_dir))
+    message = str(err.value)
+    assert "is not a causal language model (its config.json names BertModel)" in message
+    assert "--method embedding" in message
+
+
+def test_fewer_than_two_labels_and_unknown_example_labels_are_errors(tiny_lm):
+    with pytest.raises(ConfigError, match="labels: give at least 2 labels, got 1"):
+        classify_zero_shot(["x"], ["only"], method="generative", model=tiny_lm)
+    with pytest.raises(DataError) as err:
+        classify_zero_shot(["x"], ["a", "b"], method="generative", model=tiny_lm, examples=[("t", "c")])
+    assert "example label(s) 'c' not in --labels (a, b)" in str(err.value)
