@@ -53,7 +53,8 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
     from lmforge.data.split import find_leakage, split_stratified
     from lmforge.models.registry import resolve_model_dir
 
-    model_dir = resolve_model_dir(cfg.model)
+    tfidf = cfg.model.lower() == "tfidf"
+    model_dir = None if tfidf else resolve_model_dir(cfg.model)
     loaded = load_examples(cfg.data, text_col=cfg.text_col, label_col=cfg.label_col,
                            task=cfg.task, label_sep=cfg.label_sep)
     task = loaded.task.task
@@ -101,13 +102,16 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
         for name in ("validation", "test"):
             check_known(task, parts[name].targets, labels, f"{name} split")
 
-    return _train_on(resolved, model_dir, parts, labels, {
+    data_summary = {
         "source": str(cfg.data), "encoding": loaded.encoding, "columns": loaded.columns.reason,
         "task": loaded.task.reason, "cleaning": loaded.clean.as_dict(),
         "splits": {k: len(v) for k, v in parts.items()},
         "split_from": "separate files" if held_out else f"{cfg.data} (stratified, seed {cfg.seed})",
         "leakage": leakage,
-    })
+    }
+    if model_dir is None:
+        return _train_tfidf(resolved, parts, labels, data_summary)
+    return _train_on(resolved, model_dir, parts, labels, data_summary)
 
 
 def _abs(path: str | None) -> str | None:
@@ -158,11 +162,6 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
                      "with %s", name, enc.n_truncated, len(enc.input_ids), cfg.max_length,
                      enc.longest, cfg.truncation)
     data_summary["mostly_unknown_tokens"] = unknown_token_report(tokenizer, encoded["train"])
-    unk = data_summary["mostly_unknown_tokens"]
-    if unk["texts"] and unk["texts"] / max(1, len(parts["train"])) >= 0.05:
-        log.warning("%d of %d training texts are mostly unknown tokens for this model's "
-                    "vocabulary: the model cannot read them. Use a model pre-trained on this "
-                    "language (--model DIR).", unk["texts"], len(parts["train"]))
 
     mean, std = 0.0, 1.0
     if task == "regression":
@@ -181,6 +180,8 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
     data_summary["class_weights"] = (
         dict(zip(labels, class_weights, strict=True)) if class_weights else None
     )
+    warn_before_training(data_summary, parts["train"], labels, task)
+    baseline = _fit_baseline(cfg, parts, labels, "balanced" if class_weights else None)
 
     set_seed(cfg.seed)  # the new head's initialisation depends on it
     model = build_classifier(model_dir, task, labels, cfg.dropout)
@@ -230,7 +231,76 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
             "history": fitted.history,
         }
         metrics["data"] = data_summary
+        if baseline is not None:
+            if "test" in metrics and "test" in baseline:
+                from lmforge.baseline.run import compare_to_baseline
+
+                baseline["verdict"] = compare_to_baseline(task, metrics["test"], baseline["test"],
+                                                          fitted.seconds, baseline.get("seconds"))
+                log.info("%s", baseline["verdict"]["sentence"])
+            metrics["baseline"] = baseline
         write_run(tmp, cfg, model, tokenizer, metrics, task, labels, model_dir)
+    log.info("wrote %s", out)
+    return TrainResult(run_dir=out, metrics=metrics, config=cfg)
+
+
+def warn_before_training(data_summary: dict[str, Any], train_part: Any, labels: list[str],
+                         task: str) -> None:
+    """The quick checks of ``lmforge inspect`` on numbers already in ``data_summary``
+    (plus the class counts): logged as warnings, kept in metrics.json."""
+    from lmforge.inspect.checks import class_counts, train_warnings
+
+    if task != "regression":
+        data_summary["class_counts"] = class_counts(task, train_part.targets, labels)
+    data_summary["warnings"] = train_warnings(data_summary, len(train_part), task)
+    for message in data_summary["warnings"]:
+        log.warning("%s", message)
+
+
+def _fit_baseline(cfg: TrainConfig, parts: dict[str, Any], labels: list[str],
+                  class_weight: str | None) -> dict[str, Any] | None:
+    """The TF-IDF baseline's metrics (seconds on a CPU), or None when turned off."""
+    if not cfg.baseline:
+        return None
+    from lmforge.baseline.run import fit_baseline
+    from lmforge.errors import ModelError
+
+    try:
+        _, baseline = fit_baseline(cfg.task, parts, labels, class_weight)
+    except ModelError as exc:  # e.g. texts of emoji only: no n-grams; the transformer may cope
+        log.warning("no TF-IDF baseline: %s", exc)
+        return {"skipped": str(exc)}
+    test = baseline.get("test", {})
+    shown = ", ".join(f"{k} {test[k]:.4f}" for k in ("accuracy", "macro_f1", "micro_f1", "r2")
+                      if isinstance(test.get(k), float))
+    log.info("baseline (%s, %.1f s): test %s", baseline["model"], baseline["seconds"],
+             shown or "not scored")
+    return baseline
+
+
+def _train_tfidf(cfg: TrainConfig, parts: dict[str, Any], labels: list[str],
+                 data_summary: dict[str, Any]) -> TrainResult:
+    """``--model tfidf``: the baseline alone, written as a run directory of its own."""
+    from lmforge.baseline.run import fit_baseline, tfidf_metrics, write_tfidf_artifacts
+    from lmforge.training.losses import balanced_class_weights, should_weight
+
+    task = cfg.task
+    class_weights = None
+    if task == "single":
+        index = {label: i for i, label in enumerate(labels)}
+        ids = [index[t] for t in parts["train"].targets]
+        if should_weight(cfg.class_weights, ids, len(labels)):
+            class_weights = balanced_class_weights(ids, len(labels))
+    data_summary["class_weights"] = (
+        dict(zip(labels, class_weights, strict=True)) if class_weights else None
+    )
+    warn_before_training(data_summary, parts["train"], labels, task)
+    out = Path(cfg.out)
+    with atomic_run_dir(out, cfg.overwrite) as tmp:
+        model, summary = fit_baseline(task, parts, labels, "balanced" if class_weights else None)
+        metrics = tfidf_metrics(summary, data_summary)
+        config = write_config(tmp, cfg)
+        write_tfidf_artifacts(tmp, model, metrics, config, out)
     log.info("wrote %s", out)
     return TrainResult(run_dir=out, metrics=metrics, config=cfg)
 
@@ -268,22 +338,28 @@ def fold_target_scale(model: Any, mean: float, std: float) -> None:
             head.bias.mul_(std).add_(mean)
 
 
+def write_config(tmp: Path, cfg: TrainConfig) -> dict[str, Any]:
+    """config.yaml: the resolved config, re-runnable with ``lmforge train --config``."""
+    import yaml
+
+    config = to_mapping(cfg)
+    config["out"] = str(Path(cfg.out))
+    config["overwrite"] = False
+    write_text_atomic(tmp / "config.yaml", "# lmforge train --config this-file reproduces the run\n"
+                      + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    return config
+
+
 def write_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any, metrics: dict[str, Any],
               task: str, labels: list[str], model_dir: Path) -> None:
     import shutil
-
-    import yaml
 
     from lmforge.eval.plots import save_confusion_matrix_png, save_curves_png
     from lmforge.eval.report import render_model_card, render_report_md
 
     model.save_pretrained(str(tmp / "model"))
     tokenizer.save_pretrained(str(tmp / "model"))
-    config = to_mapping(cfg)
-    config["out"] = str(Path(cfg.out))
-    config["overwrite"] = False
-    write_text_atomic(tmp / "config.yaml", "# lmforge train --config this-file reproduces the run\n"
-                      + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    config = write_config(tmp, cfg)
     write_json(tmp / "metrics.json", metrics)
     confusion = None
     if task == "single" and "test" in metrics:

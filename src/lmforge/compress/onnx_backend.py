@@ -181,7 +181,8 @@ def is_onnx_run(run_dir: str | os.PathLike[str]) -> bool:
 
 def load_run(run_dir: str | os.PathLike[str], batch_size: int | None = None,
              num_threads: int | None = None) -> Any:
-    """A ``Classifier`` or an ``OnnxClassifier``, chosen by what ``RUN_DIR/model`` holds.
+    """A ``Classifier``, ``OnnxClassifier`` or ``TfidfClassifier``, chosen by what
+    ``RUN_DIR/model`` holds.
 
     ``num_threads`` sets ONNX Runtime's intra-op threads (PyTorch's are process-wide:
     use ``torch.set_num_threads``).
@@ -189,6 +190,10 @@ def load_run(run_dir: str | os.PathLike[str], batch_size: int | None = None,
     path = check_run_dir(run_dir)
     if is_onnx_run(path):
         return load_onnx_classifier(path, batch_size, num_threads)
+    from lmforge.baseline.run import is_tfidf_run, load_tfidf_run
+
+    if is_tfidf_run(path):  # `lmforge train --model tfidf`: n-grams and a linear model
+        return load_tfidf_run(path, batch_size)
     return load_torch_classifier(path, batch_size)
 
 

@@ -30,7 +30,8 @@ class TrainConfig:
     label_sep: str = "|"
     """Separator between labels of one text in multi-label data, e.g. 'sports|politics'."""
     model: str = "default"
-    """'default' (all-MiniLM-L6-v2, offline) or a local directory holding a transformers model."""
+    """'default' (all-MiniLM-L6-v2, offline), a local directory holding a transformers model, or
+    'tfidf' (TF-IDF + logistic/ridge regression only: seconds on a CPU, a run dir like any other)."""
     epochs: int = 3
     """Maximum number of passes over the training data."""
     lr: float = 1e-4
@@ -78,6 +79,9 @@ class TrainConfig:
     """CPU threads for torch (default: all cores)."""
     show_progress: bool = True
     """Show a progress bar with ETA and live loss on stderr."""
+    baseline: bool = True
+    """Also fit a TF-IDF + logistic regression baseline (seconds on a CPU) on the same split and
+    report its scores beside the model's, with a verdict on whether the model is worth its cost."""
 
     def validate(self) -> None:
         """Raise one ConfigError listing every invalid field."""

@@ -79,6 +79,24 @@ def format_report(metrics: dict[str, Any], task: str, title: str = "Test") -> st
     return "\n".join(lines)
 
 
+# the baseline's numbers shown beside the model's
+BASELINE_KEYS = {"single": ("accuracy", "macro_f1"), "multi": ("micro_f1", "macro_f1"),
+                 "regression": ("mse", "r2")}
+
+
+def format_baseline(baseline: dict[str, Any], task: str) -> str:
+    """Two lines for a terminal: the baseline's test scores and the verdict."""
+    _check_task(task)
+    test = baseline.get("test") or {}
+    scores = ", ".join(f"{_name(k)} {_fmt(test.get(k))}" for k in BASELINE_KEYS[task])
+    lines = [f"Baseline ({baseline.get('model', 'TF-IDF')}, {baseline.get('seconds', 0):.1f} s): "
+             f"test {scores}"]
+    verdict = baseline.get("verdict") or {}
+    if verdict.get("sentence"):
+        lines.append(f"  {verdict['sentence']}")
+    return "\n".join(lines)
+
+
 def _text_confusion(matrix: list[list[int]], labels: list[str]) -> list[str]:
     if max(len(label) for label in labels) <= 10:
         columns, rows = labels, labels
@@ -152,6 +170,9 @@ def render_report_md(metrics: dict[str, Any], task: str, *,
         lines += ["", "### Per class (test)", "", *_per_class_table(test)]
     if confusion_png:
         lines += ["", "### Confusion matrix (test)", "", f"![confusion matrix]({confusion_png})"]
+    baseline = metrics.get("baseline")
+    if isinstance(baseline, dict):
+        lines += ["", "## Baseline", "", *_baseline_lines(baseline, splits, task, train_summary)]
     if data_summary:
         lines += ["", "## Data", "", *_data_lines(data_summary)]
     if train_summary:
@@ -162,6 +183,34 @@ def render_report_md(metrics: dict[str, Any], task: str, *,
             if curves_png:
                 lines += ["", f"![training curves]({curves_png})"]
     return "\n".join(lines) + "\n"
+
+
+def _baseline_lines(baseline: dict[str, Any], splits: dict[str, dict[str, Any]], task: str,
+                    train_summary: dict[str, Any] | None) -> list[str]:
+    """The model and the TF-IDF baseline side by side, and whether the model is worth it."""
+    if baseline.get("skipped"):
+        return [f"No TF-IDF baseline: {baseline['skipped']}"]
+    keys = BASELINE_KEYS[task]
+    rows = []
+    for split in SPLITS:
+        for who, m, seconds in (("model", splits.get(split), (train_summary or {}).get("seconds")),
+                                (baseline.get("model", "baseline"), baseline.get(split),
+                                 baseline.get("seconds"))):
+            if isinstance(m, dict):
+                rows.append([split, who, m.get("n"), *(m.get(k) for k in keys),
+                             None if seconds is None else round(float(seconds), 2)])
+    lines = _md_table(["split", "model", "n", *(_name(k) for k in keys), "training seconds"],
+                      rows, numeric_from=2)
+    features = baseline.get("features") or {}
+    if features:
+        lines += ["", f"- baseline features: {features.get('n_features')} "
+                      f"{features.get('analyzer')} n-grams {tuple(features.get('ngram_range') or ())}"
+                      f" ({features.get('reason')}), {features.get('estimator')}"]
+    verdict = baseline.get("verdict") or {}
+    if verdict.get("sentence"):
+        lines += ["", f"**Is the model worth its cost?** {verdict['sentence']}", "",
+                  f"Rule: {verdict['rule']}."]
+    return lines
 
 
 def _counts(mapping: dict[str, Any]) -> str:
@@ -216,6 +265,11 @@ def _train_lines(train: dict[str, Any]) -> list[str]:
         lines.append(f"- time: {train['seconds']:.1f} s")
     if train.get("samples_per_second") is not None:
         lines.append(f"- throughput: {train['samples_per_second']:.1f} samples/s")
+    features = train.get("features")
+    if isinstance(features, dict):  # a --model tfidf run
+        lines.append(f"- model: {train.get('model', 'TF-IDF')}, {features.get('n_features')} "
+                     f"{features.get('analyzer')} n-grams {tuple(features.get('ngram_range') or ())}"
+                     f" ({features.get('reason')})")
     return lines
 
 
@@ -253,8 +307,8 @@ def _q(text: Any) -> str:
 
 
 def _front_matter(model_name: str, task: str, splits: dict[str, dict[str, Any]],
-                  dataset: str) -> list[str]:
-    lines = ["---", "library_name: transformers", "pipeline_tag: text-classification",
+                  dataset: str, library: str = "transformers") -> list[str]:
+    lines = ["---", f"library_name: {library}", "pipeline_tag: text-classification",
              "tags:", "- lmforge", "- text-classification",
              f"- {TASK_WORDS[task].replace(' ', '-')}"]
     results = []
@@ -279,25 +333,31 @@ def _front_matter(model_name: str, task: str, splits: dict[str, dict[str, Any]],
 
 
 def render_model_card(*, model_name: str, base_model: str, task: str, labels: list[str],
-                      metrics: dict[str, Any], config: dict[str, Any], usage_dir: str) -> str:
+                      metrics: dict[str, Any], config: dict[str, Any], usage_dir: str,
+                      backend: str = "transformers") -> str:
     """README.md of a run in Hugging Face model-card form (YAML front matter, then
     use, data, scores, how to load it, limitations).
 
     ``config`` is the run's resolved TrainConfig as a mapping; only the data file's
-    name is shown, not its full local path.
+    name is shown, not its full local path. ``backend="tfidf"`` describes a
+    ``--model tfidf`` run (``base_model`` then names the n-gram model).
     """
     _check_task(task)
+    tfidf = backend == "tfidf"
     splits = _by_split(metrics)
     usage_dir = usage_dir.rstrip("/\\") or "."
     data_file = PurePath(str(config["data"])).name if config.get("data") else "not recorded"
-    lines = _front_matter(model_name, task, splits, data_file)
+    lines = _front_matter(model_name, task, splits, data_file, "lmforge" if tfidf else "transformers")
     lines += [f"# {model_name}", "",
+              f"A {TASK_WORDS[task]} model trained with lmforge: {base_model} on TF-IDF n-grams."
+              if tfidf else
               f"A {TASK_WORDS[task]} model fine-tuned with lmforge from `{base_model}`.", ""]
     lines += ["## Intended use", "", _intended_use(task, labels), ""]
     if task != "regression":
         lines += ["## Labels", "", ", ".join(f"`{label}`" for label in labels), ""]
     lines += ["## Training data", "", *_card_data_lines(config, metrics, data_file), ""]
-    lines += ["## Training procedure", "", *_card_training_lines(config, metrics), ""]
+    lines += ["## Training procedure", "", *_card_training_lines(
+        {"seed": config.get("seed")} if tfidf else config, metrics), ""]
     lines += ["## Evaluation", ""]
     if splits:
         lines += _results_table(splits, task)
@@ -306,9 +366,35 @@ def render_model_card(*, model_name: str, base_model: str, task: str, labels: li
             lines += ["", "Per class (test):", "", *_per_class_table(test)]
     else:
         lines.append("No held-out split was scored.")
-    lines += ["", "## How to use", "", *_usage(task, usage_dir, config), ""]
-    lines += ["## Limitations", "", *_limitations(task, config, splits), ""]
+    baseline = metrics.get("baseline") or {}
+    if "test" in baseline:
+        keys = BASELINE_KEYS[task]
+        lines += ["", f"A {baseline.get('model', 'TF-IDF')} baseline fitted on the same training "
+                      "split scores " + ", ".join(f"{_name(k)} {_fmt(baseline['test'].get(k))}"
+                                                  for k in keys) + " on the same test split."]
+        sentence = (baseline.get("verdict") or {}).get("sentence")
+        if sentence:
+            lines.append(sentence)
+    usage = _tfidf_usage(usage_dir) if tfidf else _usage(task, usage_dir, config)
+    lines += ["", "## How to use", "", *usage, ""]
+    lines += ["## Limitations", "", *_limitations(task, {} if tfidf else config, splits)]
+    if tfidf:
+        lines.append("- A bag of word (or character) n-grams: word order beyond two words, "
+                     "negation scope and unseen words are lost on it.")
+    lines.append("")
     return "\n".join(lines)
+
+
+def _tfidf_usage(usage_dir: str) -> list[str]:
+    return [
+        "`model/` holds the vocabulary and settings (`tfidf.json`) and the idf and linear "
+        "weights (`tfidf_weights.npz`, plain arrays: loading runs no pickled code).", "",
+        "```python", "import lmforge", "", f'clf = lmforge.load("{usage_dir}")',
+        'clf.predict(["some text"])', "```", "", "```bash",
+        f"lmforge predict {usage_dir} --data file.csv",
+        f"lmforge evaluate {usage_dir} --data labelled.csv",
+        f"lmforge serve {usage_dir}", "```",
+    ]
 
 
 def _intended_use(task: str, labels: list[str]) -> str:

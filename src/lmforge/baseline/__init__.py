@@ -1,0 +1,1 @@
+"""Baselines every run is compared with; ``tfidf`` is also a model of its own (--model tfidf)."""

@@ -1,0 +1,221 @@
+"""The TF-IDF baseline of every ``train``, its verdict, and TF-IDF run directories.
+
+``fit_baseline`` fits on the run's training split and scores the same test and
+validation examples as the transformer, with the same ``score_outputs``, so the
+numbers sit side by side in metrics.json. ``compare_to_baseline`` turns the two
+test scores and training times into the report's "is it worth it" sentence.
+``load_tfidf_run`` gives ``lmforge.load`` a classifier with the surface of
+``lmforge.classifier.Classifier`` for runs trained with ``--model tfidf``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lmforge.baseline.tfidf import ESTIMATORS, TfidfModel, fit_tfidf, is_tfidf_dir, load_tfidf
+from lmforge.errors import DataError
+from lmforge.rundir import check_run_dir
+
+log = logging.getLogger(__name__)
+
+# The score compared for each task, and its name in sentences.
+COMPARED = {"single": ("accuracy", "accuracy"), "multi": ("micro_f1", "micro-F1"),
+            "regression": ("r2", "R2")}
+POINTS_PER_TENFOLD = 1.0  # gain (points) asked of the transformer per 10x its training time
+NOISE_STANDARD_ERRORS = 2.0  # a gain within 2 standard errors of the test estimate is noise
+RULE = ("worth it when the transformer's test {name} beats the baseline's by more than two "
+        "standard errors of the test estimate and by at least one point (0.01) per tenfold of "
+        "training time: 10x the baseline's time asks 1 point, 100x 2 points, 1000x 3 points")
+
+
+def baseline_name(task: str) -> str:
+    return f"TF-IDF + {ESTIMATORS[task]}"
+
+
+def fit_baseline(task: str, parts: dict[str, Any], labels: Sequence[str],
+                 class_weight: str | None = None) -> tuple[TfidfModel, dict[str, Any]]:
+    """Fit on ``parts["train"]``; score ``test`` and ``validation`` like the transformer.
+    ``seconds`` is the fit alone, like the transformer's (importing sklearn is not counted)."""
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+
+    started = time.perf_counter()
+    model = fit_tfidf(task, parts["train"].texts, parts["train"].targets, labels, class_weight)
+    seconds = time.perf_counter() - started
+    summary: dict[str, Any] = {"model": baseline_name(task), "seconds": seconds,
+                               "examples": len(parts["train"]), "features": model.describe()}
+    summary.update(score_splits(model, parts, labels))
+    return model, summary
+
+
+def score_splits(model: TfidfModel, parts: dict[str, Any], labels: Sequence[str]) -> dict[str, Any]:
+    from lmforge.scoring import score_outputs
+
+    return {name: score_outputs(model.task, model.scores(parts[name].texts), parts[name].targets,
+                                labels)
+            for name in ("test", "validation") if name in parts and len(parts[name])}
+
+
+def compare_to_baseline(task: str, model_test: dict[str, Any], baseline_test: dict[str, Any],
+                        model_seconds: float | None, baseline_seconds: float | None) -> dict[str, Any]:
+    """The "is the transformer worth its cost" verdict, with the numbers behind it.
+
+    Gain is in points (hundredths) of accuracy (single), micro-F1 (multi) or R2
+    (regression); the time ratio is the transformer's training seconds over the
+    baseline's. The noise is two standard errors of the test estimate: binomial
+    sqrt(p(1-p)/n) for the shares, Olkin-Finn 2 sqrt(R2)(1-R2)/sqrt(n) for R2.
+    """
+    key, name = COMPARED[task]
+    rule = RULE.format(name=name)
+    m, b, n = model_test.get(key), baseline_test.get(key), int(model_test.get("n") or 0)
+    if m is None or b is None or not n or not model_seconds or not baseline_seconds:
+        return {"metric": key, "worth_it": None, "rule": rule,
+                "sentence": "The transformer and the baseline could not be compared (no test "
+                            "score or no training time)."}
+    gain = 100.0 * (m - b)
+    ratio = model_seconds / baseline_seconds
+    required = POINTS_PER_TENFOLD * max(0.0, math.log10(ratio))
+    if task == "regression":
+        r2 = min(max(m, 0.0), 1.0)
+        se = 2.0 * math.sqrt(r2) * (1.0 - r2) / math.sqrt(n)
+    else:
+        p = min(max((m + b) / 2.0, 0.0), 1.0)
+        se = math.sqrt(p * (1.0 - p) / n)
+    noise = 100.0 * NOISE_STANDARD_ERRORS * se
+    times = f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.1f}x"
+    scores = f"{m:.3f} vs {b:.3f}"
+    if gain <= 0:
+        worth, sentence = False, (
+            f"Not worth its cost here: the TF-IDF baseline's test {name} matches or beats the "
+            f"transformer's ({b:.3f} vs {m:.3f}), and the transformer took {times} its training "
+            "time.")
+    elif gain <= noise:
+        worth, sentence = False, (
+            f"Not clearly worth its cost here: the transformer's test {name} is {gain:.1f} points "
+            f"higher ({scores}), which is within the noise of {n} test examples (±{noise:.1f} "
+            f"points), for {times} the training time.")
+    elif gain < required:
+        worth, sentence = False, (
+            f"Probably not worth its cost here: {gain:.1f} points more test {name} ({scores}) for "
+            f"{times} the training time, where the rule asks {required:.1f} points.")
+    else:
+        worth, sentence = True, (
+            f"Worth its cost here: {gain:.1f} points more test {name} ({scores}) for {times} the "
+            f"training time (the rule asks {required:.1f} points, noise ±{noise:.1f}).")
+    return {"metric": key, "model": m, "baseline": b, "gain_points": gain, "time_ratio": ratio,
+            "required_points": required, "noise_points": noise, "worth_it": worth,
+            "sentence": sentence, "rule": rule}
+
+
+# ------------------------------------------------------------------ --model tfidf runs
+
+
+@dataclass
+class TfidfClassifier:
+    """A ``--model tfidf`` run, ready to predict. Same surface as ``Classifier``;
+    ``logits`` are log-probabilities up to a constant per row (single), per-label
+    logits (multi) or values (regression), as ``logits_to_outputs`` expects."""
+
+    run_dir: Path
+    model: TfidfModel
+    task: str
+    labels: list[str]
+    batch_size: int
+    settings: dict[str, Any]
+    tokenizer: Any = None  # n-grams need none
+    max_length: int | None = None  # no token limit: every word of a text counts
+    truncation: str | None = None
+    backend: str = "tfidf"
+
+    @property
+    def classes_(self) -> list[str]:
+        """Label names in the column order of ``predict_proba`` (scikit-learn's name)."""
+        return list(self.labels)
+
+    def logits(self, texts: Sequence[str]) -> Any:
+        from lmforge.classifier import _as_texts
+        from lmforge.data.clean import clean_text
+
+        return self.model.scores([clean_text(t) for t in _as_texts(texts)])
+
+    def predict_proba(self, texts: Sequence[str]) -> Any:
+        """(n, k) probabilities, columns in ``classes_`` order (multi-label: independent)."""
+        from lmforge.models.inference import logits_to_outputs
+
+        if self.task == "regression":
+            raise DataError("predict_proba is for classifiers; this run is a regression model. "
+                            "Use predict().")
+        return logits_to_outputs(self.task, self.logits(texts))
+
+    def predict(self, texts: Sequence[str], threshold: float = 0.5) -> list[Any]:
+        """Label strings (single), tuples of labels (multi) or floats (regression)."""
+        from lmforge.models.inference import logits_to_outputs
+
+        return self.decode(logits_to_outputs(self.task, self.logits(texts)), threshold)
+
+    def decode(self, outputs: Any, threshold: float = 0.5) -> list[Any]:
+        if self.task == "single":
+            return [self.labels[int(i)] for i in outputs.argmax(axis=1)]
+        if self.task == "multi":
+            return [tuple(self.labels[j] for j in range(len(self.labels)) if row[j] >= threshold)
+                    for row in outputs]
+        return [float(v) for v in outputs]
+
+
+def is_tfidf_run(run_dir: str | Path) -> bool:
+    return is_tfidf_dir(Path(run_dir) / "model")
+
+
+def load_tfidf_run(run_dir: str | Path, batch_size: int | None = None) -> TfidfClassifier:
+    from lmforge.compress.onnx_backend import read_settings
+
+    path = check_run_dir(run_dir)
+    settings = read_settings(path)
+    model = load_tfidf(path / "model")
+    return TfidfClassifier(run_dir=path, model=model, task=model.task, labels=list(model.labels),
+                           batch_size=batch_size or int(settings.get("eval_batch_size", 64)),
+                           settings=settings)
+
+
+def tfidf_metrics(summary: dict[str, Any], data_summary: dict[str, Any]) -> dict[str, Any]:
+    """metrics.json of a ``--model tfidf`` run: the usual shape, the baseline as the model."""
+    metrics: dict[str, Any] = {s: summary[s] for s in ("test", "validation") if s in summary}
+    seconds = summary["seconds"]
+    metrics["train"] = {
+        "model": summary["model"], "seconds": seconds, "examples": summary["examples"],
+        "samples_per_second": summary["examples"] / seconds if seconds else None,
+        "features": summary["features"], "history": [],
+    }
+    metrics["data"] = data_summary
+    return metrics
+
+
+def write_tfidf_artifacts(tmp: Path, model: TfidfModel, metrics: dict[str, Any],
+                          config: dict[str, Any], out: Path) -> None:
+    """model/, metrics.json, confusion_matrix.png, report.md and README.md of a tfidf run
+    (config.yaml is written by the caller, like for every run)."""
+    from lmforge.baseline.tfidf import save_tfidf
+    from lmforge.eval.plots import save_confusion_matrix_png
+    from lmforge.eval.report import render_model_card, render_report_md
+    from lmforge.rundir import write_json, write_text_atomic
+
+    task, labels = model.task, model.labels
+    save_tfidf(model, tmp / "model")
+    write_json(tmp / "metrics.json", metrics)
+    confusion = None
+    if task == "single" and "test" in metrics:
+        confusion = "confusion_matrix.png"
+        save_confusion_matrix_png(metrics["test"]["confusion_matrix"], labels, tmp / confusion,
+                                  title=f"Confusion matrix (test, n={metrics['test']['n']})")
+    write_text_atomic(tmp / "report.md", render_report_md(
+        metrics, task, data_summary=metrics["data"], train_summary=metrics["train"],
+        confusion_png=confusion))
+    write_text_atomic(tmp / "README.md", render_model_card(
+        model_name=out.name, base_model=baseline_name(task), task=task, labels=labels,
+        metrics=metrics, config=config, usage_dir=str(out), backend="tfidf"))

@@ -1,0 +1,8 @@
+"""``lmforge inspect``: what is wrong with a data file before any training.
+
+``checks`` holds the findings (pure functions over cleaned rows), ``scripts`` the
+Unicode script of letters, ``run`` reads the files and gathers the findings,
+``report`` writes inspect.md, the PNG histograms and the terminal summary.
+``train`` runs the quick checks (``checks.train_warnings``) on numbers it has
+already computed, and warns before it spends minutes training.
+"""

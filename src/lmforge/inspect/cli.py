@@ -1,0 +1,42 @@
+"""``lmforge inspect``: argparse -> InspectConfig -> inspect_data -> summary, files.
+
+Importing this module stays light: the data stage, tokenizers and matplotlib are
+imported when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from lmforge.inspect.config import InspectConfig
+
+
+def add_inspect_cli(subparsers: Any) -> argparse.ArgumentParser:
+    from lmforge.cli import _add_config_fields
+
+    parser = subparsers.add_parser(
+        "inspect", help="find problems in a data file before training",
+        description="Class balance, duplicates and near-duplicates, the same text with different "
+                    "labels, leakage into --test, length in tokens against --max-length, unknown "
+                    "tokens, mixed scripts, empty or suspicious rows: each with example rows and "
+                    "what to do. Prints a summary; --out writes inspect.md and PNG histograms, "
+                    "--json the findings.")
+    _add_config_fields(parser, InspectConfig)
+    parser.set_defaults(handler=cmd_inspect)
+    return parser
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from lmforge.inspect.report import format_summary, write_outputs
+    from lmforge.inspect.run import inspect_data
+
+    names = {f.name for f in dataclasses.fields(InspectConfig)}
+    result = inspect_data(**{k: v for k, v in vars(args).items() if k in names})
+    sys.stdout.write(format_summary(result.report) + "\n")
+    for path in write_outputs(result, args.__dict__.get("out"), args.__dict__.get("json")):
+        sys.stdout.write(f"wrote {path}\n")
+    return 0

@@ -1,0 +1,45 @@
+"""Configuration of ``lmforge inspect``. Each field's docstring is its --help text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from lmforge.errors import ConfigError
+
+
+@dataclass
+class InspectConfig:
+    data: str = ""
+    """Data file to inspect (CSV, TSV, JSONL, Parquet)."""
+    test: str | None = None
+    """A second file (test or validation) to check for texts shared with --data (leakage)."""
+    text_col: str | None = None
+    """Name of the text column (detected when not given)."""
+    label_col: str | None = None
+    """Label column; comma-separated names of 0/1 columns for multi-label (detected when not given)."""
+    task: Literal["auto", "single", "multi", "regression"] = "auto"
+    """auto, single, multi or regression (as for train)."""
+    label_sep: str = "|"
+    """Separator between labels of one text in multi-label data."""
+    model: str = "default"
+    """Whose tokenizer counts the tokens: 'default' (all-MiniLM-L6-v2), a local model directory,
+    or 'tfidf' (no tokenizer: the token checks are skipped)."""
+    max_length: int = 128
+    """The --max-length you mean to train with: texts longer than this are counted."""
+    out: str | None = None
+    """Folder for inspect.md and the PNG histograms (created if needed)."""
+    json: str | None = None
+    """Also write the findings as JSON to this file."""
+
+    def validate(self) -> None:
+        """Raise one ConfigError listing every invalid field."""
+        problems: list[str] = []
+        if not self.data:
+            problems.append("data: a data file is required (--data FILE)")
+        if not 8 <= self.max_length <= 8192:
+            problems.append(f"max_length: must be between 8 and 8192, got {self.max_length}")
+        if not self.label_sep:
+            problems.append("label_sep: must not be empty")
+        if problems:
+            raise ConfigError("invalid inspect config: " + "; ".join(problems))
