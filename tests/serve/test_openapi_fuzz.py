@@ -34,7 +34,8 @@ def fuzz(server: LiveServer, mode: str, headers: dict[str, str] | None = None) -
     schema = schemathesis.openapi.from_url(server.url + "/openapi.json")
     operations = [op.ok() for op in schema.get_all_operations()]
     assert sorted(op.label for op in operations) == [
-        "GET /health", "GET /metrics", "GET /ready", "GET /v1/models", "POST /v1/predict"]
+        "GET /health", "GET /metrics", "GET /ready", "GET /v1/models", "POST /v1/explain",
+        "POST /v1/predict"]
     seen: dict[str, set[int]] = {}
 
     def run(operation: Any) -> None:
@@ -59,11 +60,16 @@ def test_valid_requests_succeed_and_match_the_schema(live_server: LiveServer) ->
     seen = fuzz(live_server, "positive")
     assert seen["POST /v1/predict"] <= {200, 413}  # 413: a generated list over 256 texts
     assert 200 in seen["POST /v1/predict"]
+    # 404: a generated model name; 413: over 16 texts; 422: a text that is empty once cleaned
+    # has nothing to explain
+    assert seen["POST /v1/explain"] <= {200, 404, 413, 422} and 200 in seen["POST /v1/explain"]
     assert seen["GET /v1/models"] == seen["GET /health"] == seen["GET /ready"] == {200}
 
 
 def test_invalid_requests_are_4xx_and_match_the_schema(live_server: LiveServer) -> None:
-    assert fuzz(live_server, "negative")["POST /v1/predict"] <= {400, 413, 422}
+    seen = fuzz(live_server, "negative")
+    assert seen["POST /v1/predict"] <= {400, 413, 422}
+    assert seen["POST /v1/explain"] <= {400, 413, 422}
 
 
 def test_with_an_api_key(secured_server: LiveServer) -> None:

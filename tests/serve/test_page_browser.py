@@ -88,3 +88,37 @@ def test_errors_are_shown_on_the_page(live_server: LiveServer, browser: Any) -> 
     assert browser.find_element(By.ID, "error").text == (
         "texts[0] has 20,000 characters, the limit is 10,000 (--max-text-chars). "
         "Shorten it; the model reads only its first tokens anyway.")
+
+
+def test_explain_toggle_highlights_the_words(live_server: LiveServer, browser: Any,
+                                             tmp_path: Path) -> None:
+    import httpx
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(live_server.url + "/")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: "neg / pos" in d.find_element(By.ID, "subtitle").text)
+    assert not browser.find_element(By.ID, "explain").is_selected()
+    browser.find_element(By.ID, "explain").click()
+    browser.find_element(By.ID, "text").send_keys(SENTENCE)
+    browser.find_element(By.ID, "predict").click()
+    wait.until(ec.visibility_of_element_located((By.ID, "explanation")))
+    words = browser.find_elements(By.CSS_SELECTOR, "#words .w")
+    expected = httpx.post(live_server.url + "/v1/explain", json={"texts": [SENTENCE]}).json()
+    (e,) = expected["explanations"]
+    assert [w.text for w in words] == e["words"]
+    assert browser.find_element(By.ID, "words").text == SENTENCE
+    shown = [float(w.get_attribute("data-score")) for w in words]
+    assert shown == [pytest.approx(s, abs=1e-6) for s in e["scores"]]
+    strongest = max(range(len(shown)), key=lambda i: abs(shown[i]))
+    background = words[strongest].value_of_css_property("background-color")
+    assert background.startswith("rgba(") and background.endswith(", 0.85)")
+    assert "Why " + e["target"] in browser.find_element(By.ID, "explain-caption").text
+    shot = tmp_path / "explain.png"
+    assert browser.save_screenshot(str(shot))
+    # unticked: the next prediction shows no explanation
+    browser.find_element(By.ID, "explain").click()
+    browser.find_element(By.ID, "predict").click()
+    wait.until(lambda d: not d.find_element(By.ID, "explanation").is_displayed())

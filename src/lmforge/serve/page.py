@@ -1,4 +1,6 @@
-"""The page at ``/``: type or paste a text, see the label and a bar per class.
+"""The page at ``/``: type or paste a text, see the label and a bar per class; with
+"explain" ticked, also the words highlighted by how much each pushed the decision
+(POST /v1/explain after the prediction: green towards the label, red away from it).
 
 Plain HTML, CSS and JavaScript in one string (no CDN: the machine may be offline, and no
 package data to install). Texts are shown with textContent only, never as HTML.
@@ -48,6 +50,14 @@ PAGE_HTML = """<!doctype html>
   .pct { text-align: right; font-variant-numeric: tabular-nums; }
   #error { margin-top: 18px; padding: 10px 12px; border-radius: 8px; color: var(--bad);
            background: #ffebe9; border: 1px solid #ffcecb; font-size: 14px; }
+  .toggle { display: inline-flex; gap: 6px; align-items: center; font-size: 14px;
+            font-weight: 400; margin: 0; }
+  .toggle input { width: auto; }
+  #explanation { margin-top: 16px; }
+  #explanation[hidden] { display: none; }
+  #words { font-size: 17px; line-height: 1.9; white-space: pre-wrap; }
+  #words .w { border-radius: 4px; padding: 1px 2px; }
+  #explain-note { font-size: 13px; color: var(--muted); margin-top: 6px; }
   footer { margin-top: 22px; font-size: 13px; color: var(--muted); }
   a { color: var(--accent); }
 </style>
@@ -69,6 +79,7 @@ PAGE_HTML = """<!doctype html>
   ></textarea>
   <div class="row">
     <button id="predict" type="button">Predict</button>
+    <label class="toggle"><input id="explain" type="checkbox"> explain</label>
     <span class="hint">Ctrl+Enter also works</span>
   </div>
   <div id="error" role="alert" hidden></div>
@@ -76,6 +87,11 @@ PAGE_HTML = """<!doctype html>
     <div class="predicted" id="caption">Predicted label</div>
     <div id="label"></div>
     <div id="bars"></div>
+    <div id="explanation" hidden>
+      <div class="predicted" id="explain-caption">Why</div>
+      <div id="words"></div>
+      <div id="explain-note"></div>
+    </div>
   </section>
   <footer>API: <a href="/docs">/docs</a> &middot; <a href="/v1/models">/v1/models</a>
     &middot; <a href="/metrics">/metrics</a></footer>
@@ -165,6 +181,47 @@ function show(prediction, task) {
   $("result").hidden = false;
 }
 
+function highlight(e) {
+  // the text rebuilt from its spans; words coloured by sign and share of the largest |score|
+  const words = $("words");
+  words.textContent = "";
+  const scale = Math.max(...e.scores.map(Math.abs), 0);
+  let cursor = 0;
+  e.spans.forEach(([start, end], i) => {
+    if (start > cursor) words.appendChild(document.createTextNode(e.text.slice(cursor, start)));
+    const span = document.createElement("span");
+    const score = e.scores[i];
+    const share = scale > 0 ? Math.min(1, Math.abs(score) / scale) : 0;
+    span.className = "w " + (score > 0 ? "pos" : score < 0 ? "neg" : "zero");
+    span.dataset.score = String(score);
+    span.style.background = (score > 0 ? "rgba(26,127,55," : "rgba(207,34,46,") +
+      (0.85 * share).toFixed(3) + ")";
+    if (share > 0.6) span.style.color = "#fff";
+    span.title = (score >= 0 ? "+" : "") + score.toFixed(4);
+    span.textContent = e.text.slice(start, end);
+    words.appendChild(span);
+    cursor = Math.max(cursor, end);
+  });
+  if (cursor < e.text.length) words.appendChild(document.createTextNode(e.text.slice(cursor)));
+  $("explain-caption").textContent = "Why " + e.target + " (" +
+    (e.method === "ig" ? "integrated gradients" : "leave-one-word-out") + ")";
+  $("explain-note").textContent = "Green pushed towards " + e.target + ", red away from it." +
+    (e.truncated ? " The text was too long: " + e.dropped_words.length +
+      " words in the middle were not read." : "");
+  $("explanation").hidden = false;
+}
+
+async function explain(payload) {
+  const response = await fetch("/v1/explain", {
+    method: "POST", headers: headers(), body: JSON.stringify(payload)});
+  if (!response.ok) {
+    showError("Explanation: " + await errorMessage(response));
+    return;
+  }
+  const body = await response.json();
+  highlight(body.explanations[0]);
+}
+
 async function predict() {
   const text = $("text").value;
   $("error").hidden = true;
@@ -185,7 +242,9 @@ async function predict() {
       return;
     }
     const body = await response.json();
+    $("explanation").hidden = true;
     show(body.predictions[0], body.task);
+    if ($("explain").checked) await explain(payload);
   } catch (e) {
     showError("Could not reach the server: " + e.message);
   } finally {

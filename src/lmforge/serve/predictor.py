@@ -29,6 +29,7 @@ from lmforge.serve.metrics import ServeMetrics
 
 log = logging.getLogger(__name__)
 
+MAX_WAITING_EXPLANATIONS = 8  # requests computing or queued on the explain thread; more: 503
 WARMUP_TEXTS = ["Warming up the model.", "A second, somewhat longer text to warm up padding."]
 
 
@@ -71,6 +72,27 @@ def predict_texts(classifier: Any, texts: Sequence[str]) -> list[dict[str, Any]]
         else:
             results.append({"labels": list(label), "scores": scores})
     return results
+
+
+def explain_texts(classifier: Any, texts: Sequence[str], method: str | None) -> list[dict[str, Any]]:
+    """Word attributions -> one dict per explanation, shaped like ``protocol.WordExplanation``.
+    ``method`` None: ig where the run has a PyTorch model, occlusion otherwise (ONNX)."""
+    from lmforge.explain.attribute import explain
+
+    if method is None:
+        method = "occlusion" if getattr(classifier, "backend", "torch") == "onnx" else "ig"
+    out = []
+    for e in explain(classifier, list(texts), method=method):
+        item: dict[str, Any] = {
+            "index": e.index, "target": e.target, "method": e.method, "text": e.text,
+            "words": e.words, "spans": [list(span) for span in e.spans], "scores": e.scores,
+            "probabilities": e.probabilities, "steps": e.steps,
+            "completeness_gap": e.completeness_gap, "truncated": e.truncated,
+            "dropped_words": e.dropped_words}
+        item["value" if e.task == "regression" else "labels" if e.task == "multi" else "label"] = (
+            e.predicted)
+        out.append(item)
+    return out
 
 
 @dataclass(eq=False)
@@ -267,11 +289,17 @@ class ModelPool:
         self.batchers: dict[str, Batcher] = {}
         self.draining = False
         self._executor: ThreadPoolExecutor | None = None
+        # explanations run on their own thread, beside the batcher's: one of them takes as long
+        # as many forward passes and must not hold up predictions
+        self._explain_executor: ThreadPoolExecutor | None = None
+        self._explaining = 0
         self._loader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start the batchers and load the models in the background (GET /ready tells when)."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lmforge-model")
+        self._explain_executor = ThreadPoolExecutor(max_workers=1,
+                                                    thread_name_prefix="lmforge-explain")
         for name, model in self.models.items():
             self.batchers[name] = Batcher(model, self._executor, self.config, self.metrics)
             self.batchers[name].start()
@@ -303,6 +331,8 @@ class ModelPool:
             self._loader.cancel()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._explain_executor is not None:
+            self._explain_executor.shutdown(wait=False, cancel_futures=True)
 
     def get(self, name: str | None) -> ServedModel:
         model = self.models.get(name or self.default)
@@ -313,6 +343,29 @@ class ModelPool:
 
     async def predict(self, texts: list[str], name: str | None,
                       request_id: str) -> tuple[ServedModel, list[dict[str, Any]]]:
+        model = self.ready_model(name)
+        return model, await self.batchers[model.name].submit(texts, request_id)
+
+    async def explain(self, texts: list[str], name: str | None, method: str | None,
+                      request_id: str) -> tuple[ServedModel, list[dict[str, Any]]]:
+        """Word attributions on the explain thread (not through the batcher)."""
+        model = self.ready_model(name)
+        retry = self.config.retry_after_s
+        if self._explain_executor is None:
+            raise Unavailable("the server is starting; retry in a few seconds", retry)
+        if self._explaining >= MAX_WAITING_EXPLANATIONS:
+            raise Unavailable(f"{self._explaining} explanations are being computed or waiting "
+                              f"(limit {MAX_WAITING_EXPLANATIONS}); retry after {retry} s", retry)
+        loop = asyncio.get_running_loop()
+        self._explaining += 1
+        try:  # an unexpected failure goes to the app's error funnel (logged, 500)
+            return model, await loop.run_in_executor(self._explain_executor, explain_texts,
+                                                     model.classifier, texts, method)
+        finally:
+            self._explaining -= 1
+
+    def ready_model(self, name: str | None) -> ServedModel:
+        """The served model, or 404/503/500 when unknown, still loading, draining or failed."""
         model = self.get(name)
         retry = self.config.retry_after_s
         if self.draining:
@@ -324,7 +377,7 @@ class ModelPool:
         if model.state == "failed":
             raise ModelFailure(f"model '{model.name}' failed to load ({model.failure}); fix the "
                                "run directory and restart the server")
-        return model, await self.batchers[model.name].submit(texts, request_id)
+        return model
 
     def readiness(self) -> tuple[str, dict[str, str]]:
         states = {name: m.state for name, m in self.models.items()}

@@ -35,6 +35,30 @@ class PredictRequest(BaseModel):
     )
 
 
+# Explanations cost tens of forward and backward passes per text (IG's integration steps, or
+# one pass per word for occlusion): fewer texts per request than /v1/predict takes.
+MAX_EXPLAIN_TEXTS = 16
+
+
+class ExplainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"texts": ["A gripping film."], "method": "ig"}]})
+
+    texts: list[Text] = Field(
+        min_length=1,
+        description=f"Texts to explain, in order. At most {MAX_EXPLAIN_TEXTS} per request (or "
+        "the server's max_texts_per_request, if lower); the length limit of /v1/predict applies.",
+    )
+    model: str | None = Field(
+        default=None,
+        description="Name of a served model (GET /v1/models); default: the first one.",
+    )
+    method: Literal["ig", "occlusion"] | None = Field(
+        default=None,
+        description="ig: Integrated Gradients on the input word embeddings ([PAD] baseline); "
+        "occlusion: leave-one-word-out, the drop in the target's logit. Default: ig for "
+        "PyTorch runs, occlusion for ONNX runs (no gradients there).",
+    )
 
 
 class Prediction(BaseModel):
@@ -50,6 +74,35 @@ class PredictResponse(BaseModel):
     model: str
     task: Task
     predictions: list[Prediction]
+
+
+class WordExplanation(BaseModel):
+    index: int = Field(description="Position of the text in the request (multi-label runs: one "
+                       "entry per explained label).")
+    target: str = Field(description="The label explained (regression: value).")
+    method: Literal["ig", "occlusion"]
+    text: str = Field(description="The text as the model read it (cleaned); spans index into it.")
+    words: list[str]
+    spans: list[list[int]] = Field(description="[start, end) character span of each word in text.")
+    scores: list[float] = Field(
+        description="Attribution of each word to the target's logit; > 0 pushed towards it.")
+    label: str | None = Field(default=None, description="Predicted class (single-label runs).")
+    labels: list[str] | None = Field(
+        default=None, description="Predicted classes, probability >= 0.5 (multi-label runs).")
+    probabilities: dict[str, float] | None = Field(
+        default=None, description="Probability of each class, in the model's class order.")
+    value: float | None = Field(default=None, description="Predicted number (regression runs).")
+    steps: int | None = Field(default=None, description="ig: integration steps used.")
+    completeness_gap: float | None = Field(
+        default=None, description="ig: |sum(scores) - (logit(input) - logit(baseline))|.")
+    truncated: bool = Field(description="The text was longer than the model takes.")
+    dropped_words: list[str] = Field(description="Words the model did not read (truncation).")
+
+
+class ExplainResponse(BaseModel):
+    model: str
+    task: Task
+    explanations: list[WordExplanation]
 
 
 class ModelInfo(BaseModel):
@@ -97,6 +150,34 @@ class ErrorResponse(BaseModel):
 def parse_predict_request(body: bytes, max_texts: int, max_chars: int) -> PredictRequest:
     """Bytes -> validated request. Raises BadRequest (400), PayloadTooLarge (413) or
     InvalidRequest (422) with a message naming the problem and the limit."""
+    data = _json_body(body)
+    if isinstance(data, dict):
+        check_limits(data.get("texts"), max_texts, max_chars)
+    try:
+        return PredictRequest.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(describe_errors(exc.errors())) from None
+
+
+def parse_explain_request(body: bytes, max_texts: int, max_chars: int) -> ExplainRequest:
+    """``parse_predict_request`` for /v1/explain: same errors, and at most
+    ``MAX_EXPLAIN_TEXTS`` texts."""
+    data = _json_body(body)
+    if isinstance(data, dict):
+        texts = data.get("texts")
+        if isinstance(texts, list) and MAX_EXPLAIN_TEXTS < len(texts) <= max_texts:
+            raise PayloadTooLarge(
+                f"too many texts to explain: {len(texts):,} in one request, the limit is "
+                f"{MAX_EXPLAIN_TEXTS} (each explanation takes tens of forward passes). Split "
+                "them over several requests.")
+        check_limits(texts, max_texts, max_chars)
+    try:
+        return ExplainRequest.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(describe_errors(exc.errors(), "'texts', 'model' and 'method'")) from None
+
+
+def _json_body(body: bytes) -> Any:
     try:
         text = body.decode("utf-8-sig")  # strict; a UTF-8 byte-order mark is tolerated
     except UnicodeDecodeError as exc:
@@ -113,12 +194,7 @@ def parse_predict_request(body: bytes, max_texts: int, max_chars: int) -> Predic
             f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} column "
             f'{exc.colno}. Send JSON like {{"texts": ["some text"]}}.'
         ) from None
-    if isinstance(data, dict):
-        check_limits(data.get("texts"), max_texts, max_chars)
-    try:
-        return PredictRequest.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidRequest(describe_errors(exc.errors())) from None
+    return data
 
 
 def check_limits(texts: Any, max_texts: int, max_chars: int) -> None:
@@ -153,12 +229,12 @@ def _where(loc: tuple[Any, ...]) -> str:
     return out or "body"
 
 
-def describe_errors(errors: Any) -> str:
+def describe_errors(errors: Any, fields: str = "'texts' and 'model'") -> str:
     """pydantic's error list -> one message naming each problem."""
-    return "; ".join(_describe(e) for e in errors)
+    return "; ".join(_describe(e, fields) for e in errors)
 
 
-def _describe(error: Any) -> str:
+def _describe(error: Any, fields: str = "'texts' and 'model'") -> str:
     """One pydantic error -> a sentence for a person."""
     kind, where, value = error["type"], _where(tuple(error["loc"])), error.get("input")
     if kind == "model_type":
@@ -167,7 +243,9 @@ def _describe(error: Any) -> str:
     if kind == "missing":
         return f'{where}: required (send {{"texts": ["some text"]}})'
     if kind == "extra_forbidden":
-        return f"{where}: unknown field; the fields are 'texts' and 'model'"
+        return f"{where}: unknown field; the fields are {fields}"
+    if kind == "literal_error" and where == "method":
+        return f"method: must be 'ig' or 'occlusion' (or left out), not {value!r}"
     if kind == "list_type":
         return f"{where}: must be an array of strings, not {_json_type(value)}"
     if kind == "too_short" and where == "texts":

@@ -26,6 +26,8 @@ from lmforge.serve.errors import (
 )
 from lmforge.serve.protocol import (
     ErrorResponse,
+    ExplainRequest,
+    ExplainResponse,
     HealthResponse,
     Limits,
     ModelInfo,
@@ -33,6 +35,7 @@ from lmforge.serve.protocol import (
     PredictRequest,
     PredictResponse,
     ReadyResponse,
+    parse_explain_request,
     parse_predict_request,
 )
 
@@ -105,6 +108,26 @@ async def predict(request: Request) -> Any:
     model, predictions = await request.app.state.pool.predict(req.texts, req.model,
                                                               request_id(request))
     return {"model": model.name, "task": model.classifier.task, "predictions": predictions}
+
+
+@v1_router.post(
+    "/v1/explain", response_model=ExplainResponse, response_model_exclude_none=True,
+    responses=_errors(400, 401, 404, 413, 422, 500, 503),
+    summary="Which words made the model decide, for each text",
+    description="Word attributions of the predicted class (multi-label: of each label "
+    "predicted positive, or the top one; regression: of the value), by Integrated Gradients "
+    "or leave-one-word-out occlusion. Same body, validation and errors as /v1/predict, with "
+    "fewer texts per request. Computed beside the prediction batcher, not through it.",
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": ExplainRequest.model_json_schema()}}}},
+)
+async def explain(request: Request) -> Any:
+    config = request.app.state.config
+    body = await read_body(request, config.max_body_bytes)
+    req = parse_explain_request(body, config.max_texts_per_request, config.max_text_chars)
+    model, explanations = await request.app.state.pool.explain(req.texts, req.model, req.method,
+                                                               request_id(request))
+    return {"model": model.name, "task": model.classifier.task, "explanations": explanations}
 
 
 @v1_router.get("/v1/models", response_model=ModelsResponse, responses=_errors(401),
@@ -187,7 +210,7 @@ def install_error_handlers(app: FastAPI) -> None:
         translated: ServeError
         if exc.status_code == 404:
             translated = NotFound(f"no such path: {request.method} {request.url.path}. The API "
-                                  "is POST /v1/predict, GET /v1/models, /health, /ready, "
+                                  "is POST /v1/predict, POST /v1/explain, GET /v1/models, /health, /ready, "
                                   "/metrics; see /docs")
         elif exc.status_code == 405:
             translated = MethodNotAllowed(f"{request.method} is not allowed on "
