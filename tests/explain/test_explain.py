@@ -213,3 +213,14 @@ def test_html_page_is_self_contained_and_shows_every_word(trained_clf: Any) -> N
     assert "&amp;" in page and "O&#x27;Neil" not in page  # escaped word by word
     assert "pos" in page and "%" in page  # the probabilities
     assert "were not read" in page and 'class="cut"' in page
+
+
+def test_scores_too_small_to_matter_stay_uncoloured(trained_clf: Any) -> None:
+    from dataclasses import replace
+
+    (e,) = explain(trained_clf, TEXTS[:1], method="occlusion")
+    faint = replace(e, scores=[0.001 * (-1) ** i for i in range(len(e.words))])
+    assert "\x1b[48;5;" not in format_terminal(faint, color=True).split("\nlegend:")[0]
+    strong = replace(e, scores=[0.001] * (len(e.words) - 1) + [0.5])
+    coloured = format_terminal(strong, color=True)
+    assert coloured.count("\x1b[48;5;40m") == 2  # the last word, and the legend's "strong +"

@@ -112,9 +112,14 @@ def test_explain_toggle_highlights_the_words(live_server: LiveServer, browser: A
     assert browser.find_element(By.ID, "words").text == SENTENCE
     shown = [float(w.get_attribute("data-score")) for w in words]
     assert shown == [pytest.approx(s, abs=1e-6) for s in e["scores"]]
+    # colour strength: share of the largest |score| (at least 0.05 logits), as lmforge explain
+    scale = max(0.05, *(abs(v) for v in shown))
     strongest = max(range(len(shown)), key=lambda i: abs(shown[i]))
     background = words[strongest].value_of_css_property("background-color")
-    assert background.startswith("rgba(") and background.endswith(", 0.85)")
+    alpha = float(background.rsplit(",", 1)[1].rstrip(")"))
+    assert alpha == pytest.approx(0.85 * abs(shown[strongest]) / scale, abs=2e-3)
+    red_or_green = "rgba(26, 127, 55," if shown[strongest] > 0 else "rgba(207, 34, 46,"
+    assert background.startswith(red_or_green)
     assert "Why " + e["target"] in browser.find_element(By.ID, "explain-caption").text
     shot = tmp_path / "explain.png"
     assert browser.save_screenshot(str(shot))

@@ -1,7 +1,9 @@
 """Explanations for people: coloured terminal text, a self-contained HTML page, JSON.
 
 Colour means sign (green: pushed towards the target, red: away from it) and
-strength (darker: larger |score|, relative to the largest |score| of that text).
+strength (darker: larger |score|, relative to the largest |score| of that text, but
+never less than ``MIN_SCALE`` logits: when nothing moved the logit, nothing is coloured
+strongly).
 The HTML page has no external resource at all (inline CSS, no script, no CDN), so
 it opens offline and can be mailed as one file.
 """
@@ -16,6 +18,7 @@ from typing import Any
 POSITIVE_BG = (194, 157, 120, 40)
 NEGATIVE_BG = (224, 217, 210, 160)
 RESET = "\x1b[0m"
+MIN_SCALE = 0.05  # logits; about one point of probability near 0.5
 CUT = " [...] "  # where truncation cut words out
 LEVELS = len(POSITIVE_BG)
 
@@ -26,7 +29,7 @@ def strength(score: float, scale: float) -> float:
 
 
 def _scale(scores: Sequence[float]) -> float:
-    return max((abs(s) for s in scores), default=0.0)
+    return max(MIN_SCALE, max((abs(s) for s in scores), default=0.0))
 
 
 def _level(score: float, scale: float) -> int:
@@ -200,7 +203,8 @@ def format_html(explanations: Sequence[Any], title: str = "lmforge explain") -> 
                                         (0.4, "weak +"), (1.0, "strong +")))
               + " &mdash; green pushed the model towards the explained label, red away from "
               "it; the stronger the colour, the larger the share of the largest score in that "
-              "text. Hover a word for its score.</div>")
+              f"text (scores under {MIN_SCALE} logits stay pale). Hover a word for its "
+              "score.</div>")
     sections = "\n".join(_html_section(e) for e in explanations)
     return (f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'

@@ -185,7 +185,7 @@ function highlight(e) {
   // the text rebuilt from its spans; words coloured by sign and share of the largest |score|
   const words = $("words");
   words.textContent = "";
-  const scale = Math.max(...e.scores.map(Math.abs), 0);
+  const scale = Math.max(...e.scores.map(Math.abs), 0.05);  // logits: as in lmforge explain
   let cursor = 0;
   e.spans.forEach(([start, end], i) => {
     if (start > cursor) words.appendChild(document.createTextNode(e.text.slice(cursor, start)));
