@@ -9,6 +9,7 @@ from lmforge.generate.classify import (
     classification_prompt,
     classify_zero_shot,
     embedding_scores,
+    generative_scores,
     label_token_ids,
     load_encoder,
     resolve_method,
@@ -32,6 +33,17 @@ def test_kv_cache_scores_equal_scoring_each_sequence_from_scratch(tiny_lm, norm)
     if norm == "sum":
         mean = score_labels_cached(tiny_lm, ids, label_ids, "mean")
         assert mean == pytest.approx([s / len(r) for s, r in zip(full, label_ids, strict=True)], abs=1e-4)
+
+
+def test_shared_prefix_cache_scores_equal_scoring_from_scratch(tiny_lm):
+    texts = ["the film was great", "the plot was boring and dull", "a bird"]
+    examples = [("so great", "positive"), ("awful", "negative")]
+    rows = generative_scores(tiny_lm, texts, LABELS, examples)
+    for text, row in zip(texts, rows, strict=True):
+        prompt, templated, sep = classification_prompt(tiny_lm, text, LABELS, examples)
+        full = score_labels_full(tiny_lm, encode_prompt(tiny_lm, prompt, templated),
+                                 label_token_ids(tiny_lm, LABELS, sep))
+        assert row == pytest.approx(full, abs=1e-4)
 
 
 def test_generative_prompt_uses_the_chat_template_and_examples(tiny_lm, tiny_plain_lm_dir):

@@ -117,14 +117,30 @@ def label_token_ids(lm: CausalLM, labels: Sequence[str], separator: str) -> list
     return ids
 
 
+def prefix_cache(lm: CausalLM, prefix_ids: Sequence[int]) -> tuple[Any, int]:
+    """The KV cache of a prompt prefix shared by every text (instruction, examples), and its length."""
+    import torch
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=lm.model.config)
+    with torch.inference_mode():
+        lm.model(input_ids=torch.tensor([list(prefix_ids)], device=lm.model.device), cache=cache,
+                 use_cache=True)
+    return cache, len(prefix_ids)
+
+
 def score_labels_cached(lm: CausalLM, prompt_ids: Sequence[int], label_ids: Sequence[Sequence[int]],
-                        length_norm: str = "mean") -> list[float]:
+                        length_norm: str = "mean", prefix: tuple[Any, int] | None = None) -> list[float]:
     """Log-likelihood of each label's tokens after the prompt, with one prompt pass.
 
     The prompt's KV cache is repeated once per label and the labels go through as one batch,
     right-padded: causal attention never lets a real token see the padding after it, so no
-    attention mask is needed and positions continue from the cache length.
+    attention mask is needed and positions continue from the cache length. ``prefix`` (from
+    ``prefix_cache``) is the cache of the prompt's first tokens, computed once for all texts:
+    only the rest of the prompt is run here, on a copy of it.
     """
+    import copy
+
     import torch
     from transformers import DynamicCache
 
@@ -132,8 +148,11 @@ def score_labels_cached(lm: CausalLM, prompt_ids: Sequence[int], label_ids: Sequ
     n = len(label_ids)
     longest = max(len(row) for row in label_ids)
     with torch.inference_mode():
-        cache = DynamicCache(config=lm.model.config)
-        out = lm.model(input_ids=torch.tensor([list(prompt_ids)], device=device), cache=cache,
+        if prefix is not None:
+            cache, start = copy.deepcopy(prefix[0]), prefix[1]
+        else:
+            cache, start = DynamicCache(config=lm.model.config), 0
+        out = lm.model(input_ids=torch.tensor([list(prompt_ids[start:])], device=device), cache=cache,
                        use_cache=True)
         first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
         logp = torch.zeros(n, longest, device=device)
@@ -176,17 +195,29 @@ def generative_scores(lm: CausalLM, texts: Sequence[str], labels: Sequence[str],
                       instruction: str = DEFAULT_INSTRUCTION) -> list[list[float]]:
     from lmforge.generate.generation import encode_prompt
 
-    label_ids: list[list[int]] | None = None
-    rows = []
+    encoded: list[list[int]] = []
+    label_ids: list[list[int]] = []
     for index, text in enumerate(texts):
         prompt, templated, separator = classification_prompt(lm, text, labels, examples, instruction)
-        if label_ids is None:
+        if not label_ids:
             label_ids = label_token_ids(lm, labels, separator)
         longest = max(len(row) for row in label_ids)
-        ids = encode_prompt(lm, prompt, templated, reserve=longest, reserved="tokens of the longest label",
-                            what=f"classification prompt of text {index + 1}")
-        rows.append(score_labels_cached(lm, ids, label_ids, length_norm))
-    return rows
+        encoded.append(encode_prompt(lm, prompt, templated, reserve=longest,
+                                     reserved="tokens of the longest label",
+                                     what=f"classification prompt of text {index + 1}"))
+    # the instruction (and examples) open every prompt: run those tokens once, not once per text
+    shared = common_prefix_length(encoded) if len(encoded) > 1 else 0
+    prefix = prefix_cache(lm, encoded[0][:shared]) if shared >= 4 else None
+    return [score_labels_cached(lm, ids, label_ids, length_norm, prefix) for ids in encoded]
+
+
+def common_prefix_length(rows: Sequence[Sequence[int]]) -> int:
+    """Tokens every row starts with, leaving at least one token of each row to run."""
+    size = min(len(row) for row in rows) - 1
+    first = rows[0]
+    for row in rows[1:]:
+        size = next((i for i in range(size) if row[i] != first[i]), size)
+    return max(size, 0)
 
 
 # --------------------------------------------------------------------------- embedding
