@@ -113,3 +113,39 @@ def test_explain_is_in_the_openapi_schema(client: Any) -> None:
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema["properties"]) == {"texts", "model", "method"}
     assert {"200", "413", "422", "503"} <= set(operation["responses"])
+
+
+def test_explaining_does_not_hold_up_predictions(client: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import lmforge.serve.predictor as predictor
+
+    release, started = threading.Event(), threading.Event()
+    real = predictor.explain_texts
+
+    def slow(classifier: Any, texts: Any, method: Any) -> Any:
+        started.set()
+        assert release.wait(30)
+        return real(classifier, texts, method)
+
+    monkeypatch.setattr(predictor, "explain_texts", slow)
+    monkeypatch.setattr(predictor, "MAX_WAITING_EXPLANATIONS", 1)
+    answers: list[Any] = []
+    worker = threading.Thread(target=lambda: answers.append(
+        client.post("/v1/explain", json={"texts": ["slow one"]})))
+    worker.start()
+    try:
+        assert started.wait(30)
+        # the explanation is running: predictions still go through the batcher at once ...
+        assert client.post("/v1/predict", json={"texts": ["quick"]}).status_code == 200
+        # ... and explanations beyond the limit are refused, to retry later
+        r = client.post("/v1/explain", json={"texts": ["one more"]})
+        assert error_of(r, 503, "unavailable").startswith(
+            "1 explanations are being computed or waiting (limit 1); retry after")
+        assert r.headers["retry-after"]
+    finally:
+        release.set()
+        worker.join(30)
+    assert answers[0].status_code == 200 and answers[0].json()["explanations"][0]["words"] == [
+        "slow", "one"]
