@@ -55,7 +55,11 @@ def test_align_merges_pieces_and_maps_words_back_to_the_text(wordpiece: Any) -> 
     assert pieces.positions[0] == [1, 2, 3, 4, 5]
     assert pieces.positions[3] == [8, 9]
     assert pieces.ids == encode_texts(wordpiece, [text], 64, "head+tail").input_ids[0]
-    assert pieces.dropped == []
+    assert pieces.dropped == [] and not pieces.truncated
+    # cut inside "unbelievably" (5 pieces): truncated, though no whole word was dropped
+    cut = align(wordpiece, "Unbelievably", 5, "head")
+    assert cut.truncated and cut.dropped == [] and cut.words == ["Unbelievably"]
+    assert cut.positions == [[1, 2, 3]]
 
 
 def test_align_with_a_byte_level_bpe_tokenizer(byte_bpe: Any) -> None:
@@ -73,7 +77,7 @@ def test_truncation_head_tail_drops_the_middle_words(wordpiece: Any) -> None:
     text = " ".join(words)
     pieces = align(wordpiece, text, 32, "head+tail")
     assert pieces.ids == encode_texts(wordpiece, [text], 32, "head+tail").input_ids[0]
-    assert len(pieces.ids) == 32
+    assert len(pieces.ids) == 32 and pieces.truncated
     assert pieces.words[0] == "w0" and pieces.words[-1] == "w39"
     assert pieces.dropped and set(pieces.dropped).isdisjoint(pieces.words)
     assert pieces.words + pieces.dropped != words  # the dropped ones come from the middle

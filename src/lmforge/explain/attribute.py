@@ -150,7 +150,7 @@ def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "ig",
             common = dict(index=i, text=pieces.text, words=list(pieces.words),
                           spans=list(pieces.spans), target=t_name, method=method, task=clf.task,
                           probabilities=probabilities, predicted=predicted,
-                          truncated=bool(pieces.dropped), dropped_words=list(pieces.dropped),
+                          truncated=pieces.truncated, dropped_words=list(pieces.dropped),
                           dropped_spans=list(pieces.dropped_spans),
                           max_length=clf.max_length, truncation=clf.truncation)
             if method == "ig":

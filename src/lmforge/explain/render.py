@@ -80,9 +80,10 @@ def headline(e: Any) -> list[str]:
         lines.append(f"explaining: {e.target} (logit {e.target_logit:+.4f}) by occlusion: "
                      "score = drop in the logit when the word is left out")
     if e.truncated:
+        cut = (f"{len(e.dropped_words)} words were not read: {_quote_words(e.dropped_words)}"
+               if e.dropped_words else "only part of a word was cut")
         lines.append(f"truncated: the text is longer than {e.max_length} tokens; the model read "
-                     f"only part of it ({e.truncation}) and {len(e.dropped_words)} words were "
-                     f"not read: {_quote_words(e.dropped_words)}")
+                     f"only part of it ({e.truncation}) and {cut}")
     return lines
 
 

@@ -44,6 +44,8 @@ class WordPieces:
     dropped: list[str]
     """Words cut by truncation (none of their pieces reached the model)."""
     dropped_spans: list[tuple[int, int]]
+    truncated: bool = False
+    """Longer than the model takes (pieces were cut, perhaps only part of a word)."""
 
 
 def group_pieces(tokens: Sequence[str]) -> list[int]:
@@ -137,7 +139,8 @@ def align(tokenizer: Any, text: str, max_length: int, strategy: str) -> WordPiec
             dropped_spans.append(span)
     return WordPieces(text=text, ids=prefix + [ids[t] for t in kept] + suffix,
                       n_prefix=len(prefix), n_suffix=len(suffix), words=words, spans=spans,
-                      positions=positions, dropped=dropped, dropped_spans=dropped_spans)
+                      positions=positions, dropped=dropped, dropped_spans=dropped_spans,
+                      truncated=len(ids) > budget)
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
