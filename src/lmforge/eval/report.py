@@ -193,12 +193,13 @@ def _baseline_lines(baseline: dict[str, Any], splits: dict[str, dict[str, Any]],
     keys = BASELINE_KEYS[task]
     rows = []
     for split in SPLITS:
-        for who, m, seconds in (("model", splits.get(split), (train_summary or {}).get("seconds")),
+        for who, m, seconds in (("this model", splits.get(split),
+                                 (train_summary or {}).get("seconds")),
                                 (baseline.get("model", "baseline"), baseline.get(split),
                                  baseline.get("seconds"))):
             if isinstance(m, dict):
                 rows.append([split, who, m.get("n"), *(m.get(k) for k in keys),
-                             None if seconds is None else round(float(seconds), 2)])
+                             None if seconds is None else f"{float(seconds):.1f}"])
     lines = _md_table(["split", "model", "n", *(_name(k) for k in keys), "training seconds"],
                       rows, numeric_from=2)
     features = baseline.get("features") or {}

@@ -228,8 +228,12 @@ def check_leakage(data_rows: Sequence[Row], test_rows: Sequence[Row], test_name:
                   exact_count: int) -> Finding | None:
     """Texts of ``test_rows`` also in ``data_rows``: ``exact_count`` from
     ``lmforge.data.split.find_leakage``; near-duplicates added here."""
-    data_texts = {r.text: r for r in data_rows if r.text}
-    data_keys = {normalize_for_near_duplicates(t): r for t, r in data_texts.items()}
+    data_texts: dict[str, Row] = {}
+    data_keys: dict[str, Row] = {}
+    for r in data_rows:  # the first row of each text is the one shown
+        if r.text:
+            data_texts.setdefault(r.text, r)
+            data_keys.setdefault(normalize_for_near_duplicates(r.text), r)
     exact = [(data_texts[r.text], r) for r in test_rows if r.text in data_texts]
     near = [(data_keys[k], r) for r in test_rows if r.text and r.text not in data_texts
             and (k := normalize_for_near_duplicates(r.text)) and k in data_keys]

@@ -108,9 +108,16 @@ def save_length_histogram_png(lengths: Sequence[int], max_length: int,
 
     fig = Figure(figsize=(7.0, 4.0))
     ax = fig.add_subplot()
-    top = max(max(lengths, default=1), max_length)
+    ordered = sorted(lengths) or [1]
+    # a few very long texts would squash the rest into one bar: the axis stops at the
+    # 99th percentile (at least 1.5x max_length) and longer texts pile into the last bar
+    top = max(int(1.5 * max_length), ordered[int(0.99 * (len(ordered) - 1))], 10)
+    clipped = [min(n, top) for n in lengths]
     bins = min(60, max(10, top // 4))
-    ax.hist(lengths, bins=bins, range=(0, top), color="tab:blue", alpha=0.8)
+    ax.hist(clipped, bins=bins, range=(0, top), color="tab:blue", alpha=0.8)
+    if ordered[-1] > top:
+        ax.annotate(f"last bar: {top}+ (longest {ordered[-1]})", xy=(1.0, 1.01),
+                    xycoords="axes fraction", ha="right", va="bottom", fontsize=8)
     over = sum(1 for n in lengths if n > max_length)
     ax.axvline(max_length, color="tab:red", linestyle="--",
                label=f"--max-length {max_length} ({over} texts over)")
