@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -67,21 +66,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_cli(argv: Sequence[str]) -> int:
-    """``lmforge.cli.main`` with the compress commands registered, wired yet or not."""
+    """``lmforge.cli.main``: exit code; messages on the captured stdout/stderr."""
     from lmforge import cli
-    from lmforge.compress.cli import add_compress_cli
 
-    original = cli.build_parser
-
-    def build_parser() -> argparse.ArgumentParser:
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "export" not in sub.choices:
-            add_compress_cli(sub)
-        return parser
-
-    cli.build_parser = build_parser
-    try:
-        return cli.main(list(argv))
-    finally:
-        cli.build_parser = original
+    return cli.main(list(argv))

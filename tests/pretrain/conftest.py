@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -61,21 +60,7 @@ FAST_FLAGS = ["--max-length", "32", "--batch-size", "16", "--lr", "3e-3", "--war
 
 
 def run_cli(argv: Sequence[str]) -> int:
-    """``lmforge.cli.main`` with the pretrain commands registered, wired yet or not."""
+    """``lmforge.cli.main``: exit code; messages on the captured stdout/stderr."""
     from lmforge import cli
-    from lmforge.pretrain.cli import add_pretrain_cli
 
-    original = cli.build_parser
-
-    def build_parser() -> argparse.ArgumentParser:
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "pretrain" not in sub.choices:
-            add_pretrain_cli(sub)
-        return parser
-
-    cli.build_parser = build_parser
-    try:
-        return cli.main(list(argv))
-    finally:
-        cli.build_parser = original
+    return cli.main(list(argv))

@@ -112,29 +112,3 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
                      "--data FILE --out RUN_DIR\n")
     return 0
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m lmforge.pretrain.cli ...``: these commands alone, with ``lmforge``'s error
-    funnel (a stand-in until ``lmforge.cli`` registers them)."""
-    from lmforge.errors import LmforgeError
-    from lmforge.log import setup_logging
-
-    parser = argparse.ArgumentParser(prog="lmforge", description="Tokenizers and pre-training.")
-    verbosity = parser.add_mutually_exclusive_group()
-    verbosity.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    verbosity.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
-    add_pretrain_cli(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    setup_logging(-1 if args.quiet else 1 if args.verbose else 0)
-    try:
-        return int(args.handler(args))
-    except LmforgeError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted: nothing half-written was left behind\n")
-        return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
