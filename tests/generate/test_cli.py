@@ -150,6 +150,7 @@ def test_prompt_classify_bad_inputs(tiny_model_dir, tmp_path, capsys):
 def test_registering_the_commands_imports_nothing_heavy():
     code = ("import argparse, sys; from lmforge.generate.cli import add_generate_cli; "
             "add_generate_cli(argparse.ArgumentParser().add_subparsers()); "
+            "import lmforge.generate; lmforge.generate.__all__; "
             "print(any(m in sys.modules for m in ('torch', 'transformers', 'numpy')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parents[2])
