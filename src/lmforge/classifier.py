@@ -14,38 +14,21 @@ from lmforge.rundir import check_run_dir
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Classifier:
-    """A run directory's model, ready to predict. Create with ``lmforge.load(RUN_DIR)``."""
+class PredictSurface:
+    """``classes_``, ``predict``, ``predict_proba`` and ``decode`` for any backend that has
+    ``task``, ``labels`` and ``logits(texts)`` (PyTorch, ONNX, TF-IDF runs): one place decides
+    how scores become labels, so every backend answers alike."""
 
-    run_dir: Path
-    model: Any
-    tokenizer: Any
     task: str
     labels: list[str]
-    max_length: int
-    truncation: str
-    batch_size: int
-    settings: dict[str, Any]
+
+    def logits(self, texts: Sequence[str]) -> Any:  # pragma: no cover - each backend has its own
+        raise NotImplementedError
 
     @property
     def classes_(self) -> list[str]:
         """Label names in the column order of ``predict_proba`` (scikit-learn's name)."""
         return list(self.labels)
-
-    def logits(self, texts: Sequence[str]) -> Any:
-        from lmforge.data.clean import clean_text
-        from lmforge.data.tokenize import encode_texts
-        from lmforge.models.inference import forward_logits
-
-        texts = _as_texts(texts)
-        encoded = encode_texts(self.tokenizer, [clean_text(t) for t in texts],
-                               self.max_length, self.truncation)
-        if encoded.n_truncated:
-            log.info("%d of %d texts were longer than %d tokens and were shortened (%s)",
-                     encoded.n_truncated, len(texts), self.max_length, self.truncation)
-        return forward_logits(self.model, encoded.input_ids, _pad_id(self.tokenizer),
-                              self.batch_size)
 
     def predict_proba(self, texts: Sequence[str]) -> Any:
         """(n, k) probabilities, columns in ``classes_`` order (multi-label: independent)."""
@@ -60,8 +43,7 @@ class Classifier:
         """Label strings (single), tuples of labels (multi) or floats (regression)."""
         from lmforge.models.inference import logits_to_outputs
 
-        outputs = logits_to_outputs(self.task, self.logits(texts))
-        return self.decode(outputs, threshold)
+        return self.decode(logits_to_outputs(self.task, self.logits(texts)), threshold)
 
     def decode(self, outputs: Any, threshold: float = 0.5) -> list[Any]:
         if self.task == "single":
@@ -70,6 +52,35 @@ class Classifier:
             return [tuple(self.labels[j] for j in range(len(self.labels)) if row[j] >= threshold)
                     for row in outputs]
         return [float(v) for v in outputs]
+
+
+@dataclass
+class Classifier(PredictSurface):
+    """A run directory's model, ready to predict. Create with ``lmforge.load(RUN_DIR)``."""
+
+    run_dir: Path
+    model: Any
+    tokenizer: Any
+    task: str
+    labels: list[str]
+    max_length: int
+    truncation: str
+    batch_size: int
+    settings: dict[str, Any]
+
+    def logits(self, texts: Sequence[str]) -> Any:
+        from lmforge.data.clean import clean_text
+        from lmforge.data.tokenize import encode_texts
+        from lmforge.models.inference import forward_logits
+
+        texts = _as_texts(texts)
+        encoded = encode_texts(self.tokenizer, [clean_text(t) for t in texts],
+                               self.max_length, self.truncation)
+        if encoded.n_truncated:
+            log.info("%d of %d texts were longer than %d tokens and were shortened (%s)",
+                     encoded.n_truncated, len(texts), self.max_length, self.truncation)
+        return forward_logits(self.model, encoded.input_ids, _pad_id(self.tokenizer),
+                              self.batch_size)
 
 
 def _as_texts(texts: Sequence[str]) -> list[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lmforge.baseline.tfidf import ESTIMATORS, TfidfModel, fit_tfidf, is_tfidf_dir, load_tfidf
-from lmforge.errors import DataError
+from lmforge.classifier import PredictSurface
 from lmforge.rundir import check_run_dir
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def compare_to_baseline(task: str, model_test: dict[str, Any], baseline_test: di
 
 
 @dataclass
-class TfidfClassifier:
+class TfidfClassifier(PredictSurface):
     """A ``--model tfidf`` run, ready to predict. Same surface as ``Classifier``;
     ``logits`` are log-probabilities up to a constant per row (single), per-label
     logits (multi) or values (regression), as ``logits_to_outputs`` expects."""
@@ -133,39 +133,11 @@ class TfidfClassifier:
     truncation: str | None = None
     backend: str = "tfidf"
 
-    @property
-    def classes_(self) -> list[str]:
-        """Label names in the column order of ``predict_proba`` (scikit-learn's name)."""
-        return list(self.labels)
-
     def logits(self, texts: Sequence[str]) -> Any:
         from lmforge.classifier import _as_texts
         from lmforge.data.clean import clean_text
 
         return self.model.scores([clean_text(t) for t in _as_texts(texts)])
-
-    def predict_proba(self, texts: Sequence[str]) -> Any:
-        """(n, k) probabilities, columns in ``classes_`` order (multi-label: independent)."""
-        from lmforge.models.inference import logits_to_outputs
-
-        if self.task == "regression":
-            raise DataError("predict_proba is for classifiers; this run is a regression model. "
-                            "Use predict().")
-        return logits_to_outputs(self.task, self.logits(texts))
-
-    def predict(self, texts: Sequence[str], threshold: float = 0.5) -> list[Any]:
-        """Label strings (single), tuples of labels (multi) or floats (regression)."""
-        from lmforge.models.inference import logits_to_outputs
-
-        return self.decode(logits_to_outputs(self.task, self.logits(texts)), threshold)
-
-    def decode(self, outputs: Any, threshold: float = 0.5) -> list[Any]:
-        if self.task == "single":
-            return [self.labels[int(i)] for i in outputs.argmax(axis=1)]
-        if self.task == "multi":
-            return [tuple(self.labels[j] for j in range(len(self.labels)) if row[j] >= threshold)
-                    for row in outputs]
-        return [float(v) for v in outputs]
 
 
 def is_tfidf_run(run_dir: str | Path) -> bool:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lmforge.errors import DataError, ModelError, RunDirError
+from lmforge.classifier import PredictSurface
+from lmforge.errors import ModelError, RunDirError
 from lmforge.rundir import check_run_dir
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model",
 
 
 @dataclass
-class OnnxClassifier:
+class OnnxClassifier(PredictSurface):
     """A run directory's ONNX model, ready to predict on CPU with ONNX Runtime."""
 
     run_dir: Path
@@ -42,11 +43,6 @@ class OnnxClassifier:
     settings: dict[str, Any]
     onnx_path: Path
     backend: str = "onnx"
-
-    @property
-    def classes_(self) -> list[str]:
-        """Label names in the column order of ``predict_proba`` (scikit-learn's name)."""
-        return list(self.labels)
 
     def logits(self, texts: Sequence[str]) -> Any:
         import numpy as np
@@ -72,29 +68,6 @@ class OnnxClassifier:
             result[idx] = self.model.run(None, {k: v for k, v in feed.items()
                                                 if k in input_names})[0]
         return result
-
-    def predict_proba(self, texts: Sequence[str]) -> Any:
-        """(n, k) probabilities, columns in ``classes_`` order (multi-label: independent)."""
-        from lmforge.models.inference import logits_to_outputs
-
-        if self.task == "regression":
-            raise DataError("predict_proba is for classifiers; this run is a regression model. "
-                            "Use predict().")
-        return logits_to_outputs(self.task, self.logits(texts))
-
-    def predict(self, texts: Sequence[str], threshold: float = 0.5) -> list[Any]:
-        """Label strings (single), tuples of labels (multi) or floats (regression)."""
-        from lmforge.models.inference import logits_to_outputs
-
-        return self.decode(logits_to_outputs(self.task, self.logits(texts)), threshold)
-
-    def decode(self, outputs: Any, threshold: float = 0.5) -> list[Any]:
-        if self.task == "single":
-            return [self.labels[int(i)] for i in outputs.argmax(axis=1)]
-        if self.task == "multi":
-            return [tuple(self.labels[j] for j in range(len(self.labels)) if row[j] >= threshold)
-                    for row in outputs]
-        return [float(v) for v in outputs]
 
 
 def pad_numpy(rows: Sequence[list[int]], pad_id: int) -> dict[str, Any]:
@@ -194,6 +167,10 @@ def load_run(run_dir: str | os.PathLike[str], batch_size: int | None = None,
 
     if is_tfidf_run(path):  # `lmforge train --model tfidf`: n-grams and a linear model
         return load_tfidf_run(path, batch_size)
+    from lmforge.training.setfit import is_setfit_dir, load_setfit_run
+
+    if is_setfit_dir(path / "model"):  # `--method setfit`: tuned encoder + logistic-regression head
+        return load_setfit_run(path, batch_size)
     return load_torch_classifier(path, batch_size)
 
 
