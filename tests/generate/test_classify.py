@@ -138,3 +138,13 @@ def test_fewer_than_two_labels_and_unknown_example_labels_are_errors(tiny_lm):
     with pytest.raises(DataError) as err:
         classify_zero_shot(["x"], ["a", "b"], method="generative", model=tiny_lm, examples=[("t", "c")])
     assert "example label(s) 'c' not in --labels (a, b)" in str(err.value)
+
+
+def test_text_too_long_for_the_context_window_says_what_to_shorten(tiny_lm):
+    with pytest.raises(DataError) as err:
+        classify_zero_shot(["ok", "the cat sat on the mat " * 60], ["a", "b"], method="generative",
+                           model=tiny_lm)
+    message = str(err.value)
+    assert "the classification prompt of text 2 is " in message
+    assert "+ 1 tokens of the longest label" in message and "context window of 256 tokens" in message
+    assert "Shorten text 2, the instruction or the examples" in message

@@ -204,7 +204,9 @@ def generative_scores(lm: CausalLM, texts: Sequence[str], labels: Sequence[str],
         longest = max(len(row) for row in label_ids)
         encoded.append(encode_prompt(lm, prompt, templated, reserve=longest,
                                      reserved="tokens of the longest label",
-                                     what=f"classification prompt of text {index + 1}"))
+                                     what=f"classification prompt of text {index + 1}",
+                                     advice=f"Shorten text {index + 1}, the instruction or the examples, "
+                                     "or use --method embedding (long texts are truncated there)."))
     # the instruction (and examples) open every prompt: run those tokens once, not once per text
     shared = common_prefix_length(encoded) if len(encoded) > 1 else 0
     prefix = prefix_cache(lm, encoded[0][:shared]) if shared >= 4 else None

@@ -36,7 +36,7 @@ class Generation:
 
 
 def encode_prompt(lm: CausalLM, text: str, templated: bool, *, reserve: int = 0, what: str = "prompt",
-                  reserved: str = "new tokens (--max-new-tokens)") -> list[int]:
+                  reserved: str = "new tokens (--max-new-tokens)", advice: str | None = None) -> list[int]:
     """Token ids of a prompt; one that does not fit the context window with ``reserve`` more
     tokens is an error that gives the counts and the limit."""
     # a chat template writes its own special tokens; a raw prompt gets the tokenizer's (e.g. BOS)
@@ -48,7 +48,7 @@ def encode_prompt(lm: CausalLM, text: str, templated: bool, *, reserve: int = 0,
             f"{len(ids)} tokens")
         hint = " or lower --max-new-tokens" if reserve and "max-new-tokens" in reserved else ""
         raise DataError(f"the {what} is {size}, longer than the model's context window of "
-                        f"{lm.context_window} tokens. Shorten the {what}{hint}.")
+                        f"{lm.context_window} tokens. {advice or f'Shorten the {what}{hint}.'}")
     return ids
 
 
