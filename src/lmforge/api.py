@@ -109,9 +109,29 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
         "split_from": "separate files" if held_out else f"{cfg.data} (stratified, seed {cfg.seed})",
         "leakage": leakage,
     }
+    method = "tfidf" if model_dir is None else _choose_method(resolved, parts["train"], labels,
+                                                              data_summary)
+    if cfg.augment:  # the training split only: validation and test stay real text
+        from lmforge.augment.eda import augment_training_split
+
+        parts["train"] = augment_training_split(resolved, parts["train"], model_dir, data_summary)
     if model_dir is None:
         return _train_tfidf(resolved, parts, labels, data_summary)
+    if method == "setfit":
+        from lmforge.training.setfit import train_setfit_run
+
+        return train_setfit_run(resolved, model_dir, parts, labels, data_summary)
     return _train_on(resolved, model_dir, parts, labels, data_summary)
+
+
+def _choose_method(cfg: TrainConfig, train_part: Any, labels: list[str],
+                   data_summary: dict[str, Any]) -> str:
+    from lmforge.training.setfit import choose_method
+
+    method, reason = choose_method(cfg.method, cfg.task, train_part.targets, len(labels))
+    log.info("method: %s (%s)", method, reason)
+    data_summary["method"] = {"method": method, "reason": reason}
+    return method
 
 
 def _abs(path: str | None) -> str | None:
@@ -207,8 +227,15 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
     )
     out = Path(cfg.out)
     with atomic_run_dir(out, cfg.overwrite) as tmp:
-        fitted = fit(model, encoded["train"].input_ids, targets["train"], train_loss, settings,
-                     pad_id, validate if has_validation else None, tmp / "checkpoints")
+        from lmforge.training.tracking import open_tracker
+
+        settings.tracker = open_tracker(cfg.log_to, tmp, out.name, to_mapping(cfg))
+        try:
+            fitted = fit(model, encoded["train"].input_ids, targets["train"], train_loss, settings,
+                         pad_id, validate if has_validation else None, tmp / "checkpoints")
+        finally:
+            if settings.tracker is not None:
+                settings.tracker.close()
         if task == "regression":
             fold_target_scale(model, mean, std)
         model.eval()
@@ -369,9 +396,11 @@ def write_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any, metrics: 
     if metrics["train"]["history"]:
         save_curves_png(metrics["train"]["history"], tmp / "training_curves.png",
                         title="Training")
+    from lmforge.training.notes import report_sections
+
     write_text_atomic(tmp / "report.md", render_report_md(
         metrics, task, data_summary=metrics["data"], train_summary=metrics["train"],
-        confusion_png=confusion))
+        confusion_png=confusion) + report_sections(metrics, cfg.log_to))
     write_text_atomic(tmp / "README.md", render_model_card(
         model_name=Path(cfg.out).name, base_model=cfg.model if cfg.model != "default"
         else f"all-MiniLM-L6-v2 ({model_dir})", task=task, labels=labels, metrics=metrics,

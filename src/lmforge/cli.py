@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     from lmforge.generate.cli import add_generate_cli
 
     add_generate_cli(sub)
+    from lmforge.training.runs_cli import add_runs_cli  # noqa: I001 (one line per stage)
+    add_runs_cli(sub)
     return parser
 
 

@@ -82,6 +82,21 @@ class TrainConfig:
     baseline: bool = True
     """Also fit a TF-IDF + logistic regression baseline (seconds on a CPU) on the same split and
     report its scores beside the model's, with a verdict on whether the model is worth its cost."""
+    augment: str | None = None
+    """Augment the training split (never validation/test): eda or eda:N adds N copies per text
+    made by EDA's synonym replacement, random insertion, swap and deletion (Wei & Zou 2019)."""
+    synonyms: str | None = None
+    """Synonym file for --augment (one line per word: 'word syn1 syn2 ...'); default: nearest
+    whole-word neighbours in the model's own input embeddings."""
+    method: Literal["auto", "finetune", "setfit"] = "auto"
+    """finetune (a classification head, all weights trained), setfit (contrastive sentence-pair
+    tuning of the encoder, then logistic regression; Tunstall et al. 2022) or auto: setfit for
+    single-label data with under 16 training examples per class on average, else finetune."""
+    setfit_iterations: int = 20
+    """SetFit: sentence pairs drawn per training text (one similar, one dissimilar per iteration)."""
+    log_to: Literal["none", "csv", "tensorboard", "mlflow"] = "none"
+    """Track losses and metrics per step: csv (RUN/metrics_history.csv), tensorboard
+    (RUN/tensorboard) or mlflow (./mlruns); the last two need `pip install 'lmforge[track]'`."""
 
     def validate(self) -> None:
         """Raise one ConfigError listing every invalid field."""
@@ -119,5 +134,16 @@ class TrainConfig:
                 problems.append(f"{name}: must be >= 1 when given, got {value}")
         if not self.label_sep:
             problems.append("label_sep: must not be empty")
+        from lmforge.augment.eda import spec_problems
+        from lmforge.training.tracking import tracker_problems
+
+        problems += spec_problems(self.augment) + tracker_problems(self.log_to)
+        if self.synonyms and not self.augment:
+            problems.append("synonyms: only used with --augment eda[:N]; add --augment or drop it")
+        if self.setfit_iterations < 1:
+            problems.append(f"setfit_iterations: must be >= 1, got {self.setfit_iterations}")
+        if self.method == "setfit" and self.model.lower() == "tfidf":
+            problems.append("method: setfit tunes a sentence encoder; --model tfidf has none. "
+                            "Use --model default (or a local encoder) with --method setfit")
         if problems:
             raise ConfigError("invalid training config: " + "; ".join(problems))

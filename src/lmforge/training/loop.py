@@ -34,6 +34,7 @@ class LoopSettings:
     early_stopping_patience: int
     seed: int
     show_progress: bool = True
+    tracker: Any = None  # lmforge.training.tracking.Tracker: per-step loss/lr, per-epoch metrics
 
 
 @dataclass
@@ -108,6 +109,9 @@ def fit(
                 optimizer.zero_grad()
             if accelerator.sync_gradients:
                 result.steps += 1
+                if settings.tracker is not None:
+                    settings.tracker.log({"train_loss": loss.item(),
+                                          "lr": scheduler.get_last_lr()[0]}, result.steps, epoch)
             result.samples_seen += len(idx)
             seen_in_epoch += len(idx)
             # exponential moving average: a readable live loss on the bar
@@ -119,6 +123,9 @@ def fit(
         if validate is not None:
             score, metrics = validate(accelerator.unwrap_model(model))
             entry.update({f"validation_{k}": v for k, v in metrics.items()})
+            if settings.tracker is not None:
+                settings.tracker.log({f"validation_{k}": v for k, v in metrics.items()},
+                                     result.steps, epoch)
             improved = result.best_score is None or score > result.best_score
             log.info(
                 "epoch %d/%d: train loss %.4f, validation %s%s",

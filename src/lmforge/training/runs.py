@@ -1,0 +1,111 @@
+"""``lmforge runs list DIR`` and ``lmforge runs diff RUN RUN``: what was trained, and how
+two runs' settings differ (``lmforge compare`` covers speed and size)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lmforge.errors import RunDirError
+
+IGNORED_IN_DIFF = ("out", "overwrite", "show_progress")  # differ between any two runs, say nothing
+
+
+@dataclass
+class RunSummary:
+    path: Path
+    name: str
+    task: str
+    model: str
+    method: str
+    accuracy: float | None
+    macro_f1: float | None
+    date: str
+    config: dict[str, Any]
+
+
+def read_run(path: Path, root: Path | None = None) -> RunSummary:
+    import yaml
+
+    from lmforge.rundir import check_run_dir, read_json
+
+    check_run_dir(path)
+    try:
+        config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise RunDirError(f"{path / 'config.yaml'}: not valid YAML ({exc})") from exc
+    metrics = read_json(path / "metrics.json")
+    test = metrics.get("test") or {}
+    data = metrics.get("data") or {}
+    method = (data.get("method") or {}).get("method") or (
+        "tfidf" if str(config.get("model", "")).lower() == "tfidf" else "finetune")
+    if data.get("augmentation"):
+        method += f" + eda:{data['augmentation']['copies_per_text']}"
+    stamp = dt.datetime.fromtimestamp((path / "metrics.json").stat().st_mtime)
+    return RunSummary(path=path, name=str(path.relative_to(root)) if root else str(path),
+                      task=str(config.get("task", "")), model=str(config.get("model", "")),
+                      method=method, accuracy=test.get("accuracy"), macro_f1=test.get("macro_f1"),
+                      date=stamp.strftime("%Y-%m-%d %H:%M"), config=config)
+
+
+def find_runs(root: str | Path) -> list[RunSummary]:
+    """Run directories under ``root`` (itself included), oldest first; hidden temp dirs skipped."""
+    base = Path(root)
+    if not base.is_dir():
+        raise RunDirError(f"'{base}' is not a directory. Pass the folder holding your run "
+                          "directories (e.g. runs/).")
+    found = []
+    for config in sorted(base.rglob("config.yaml")):
+        run = config.parent
+        if any(part.startswith(".") for part in run.relative_to(base).parts):
+            continue  # a run being written (.NAME.tmp-*) or an old one being replaced
+        if (run / "metrics.json").is_file() and (run / "model").exists():
+            found.append(read_run(run, base))
+    return sorted(found, key=lambda r: (r.date, r.name))
+
+
+def config_differences(configs: list[dict[str, Any]]) -> list[str]:
+    keys = sorted({k for c in configs for k in c} - set(IGNORED_IN_DIFF))
+    return [k for k in keys if len({json.dumps(c.get(k), sort_keys=True, default=str)
+                                    for c in configs}) > 1]
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def format_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
+             for row in [header, ["-" * w for w in widths], *rows]]
+    return "\n".join(lines)
+
+
+def list_table(runs: list[RunSummary]) -> str:
+    if not runs:
+        return "no run directories found"
+    rows = [[r.name, r.task, r.model, r.method, _score(r.accuracy), _score(r.macro_f1), r.date]
+            for r in runs]
+    text = format_table(["run", "task", "model", "method", "test acc", "test macro-F1", "date"],
+                        rows)
+    differ = config_differences([r.config for r in runs])
+    if len(runs) > 1:
+        text += ("\n\nsettings that differ between these runs: " + (", ".join(differ) or "none")
+                 + "\n(`lmforge runs diff RUN RUN` shows the values)")
+    return text
+
+
+def diff_table(a: RunSummary, b: RunSummary) -> str:
+    differ = config_differences([a.config, b.config])
+    rows = [["* " + k, json.dumps(a.config.get(k), default=str), json.dumps(b.config.get(k),
+                                                                             default=str)]
+            for k in differ]
+    rows += [["test accuracy", _score(a.accuracy), _score(b.accuracy)],
+             ["test macro-F1", _score(a.macro_f1), _score(b.macro_f1)],
+             ["method", a.method, b.method]]
+    text = format_table(["setting", a.name, b.name], rows)
+    note = "(* marks the settings that differ)" if differ else "same settings (apart from out)"
+    return text + "\n\n" + note

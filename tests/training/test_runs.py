@@ -1,0 +1,54 @@
+"""`lmforge runs list DIR` and `lmforge runs diff RUN RUN`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lmforge.cli import main
+from tests.conftest import sentiment_rows, write_csv
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("runs")
+    data = write_csv(tmp / "d.csv", sentiment_rows(200))
+    root = tmp / "runs"
+    assert main(["-q", "train", "--model", "tfidf", "--data", str(data), "--out",
+                 str(root / "a")]) == 0
+    assert main(["-q", "train", "--model", "tfidf", "--data", str(data), "--out",
+                 str(root / "group" / "b"), "--seed", "3", "--augment", "eda:2"]) == 0
+    (root / ".c.tmp-123").mkdir()  # a run being written is not listed
+    (root / ".c.tmp-123" / "config.yaml").write_text("task: single\n")
+    return root
+
+
+def test_runs_list(two_runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["runs", "list", str(two_runs)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split() == ["run", "task", "model", "method", "test", "acc", "test",
+                                "macro-F1", "date"]
+    assert lines[2].split()[:4] == ["a", "single", "tfidf", "tfidf"]
+    assert lines[3].split()[:5] == ["group/b", "single", "tfidf", "tfidf", "+"]
+    assert ".c.tmp" not in out
+    assert "settings that differ between these runs: augment, seed" in out
+
+
+def test_runs_diff(two_runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["runs", "diff", str(two_runs / "a"), str(two_runs / "group" / "b")]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[:4] for line in out.splitlines() if line.startswith("* ")] == [
+        ["*", "augment", "null", '"eda:2"'], ["*", "seed", "0", "3"]]
+    assert "test accuracy" in out
+
+
+def test_runs_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["runs", "list", str(tmp_path / "nope")]) == 2
+    assert "is not a directory. Pass the folder holding your run directories" in \
+        capsys.readouterr().err
+    assert main(["runs", "diff", str(tmp_path), str(tmp_path)]) == 2
+    assert "is not an lmforge run directory" in capsys.readouterr().err
+    assert main(["runs", "list", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "no run directories found\n"
