@@ -212,10 +212,13 @@ def tune_encoder(model: Any, input_ids: list[list[int]], targets: list[Any], pad
                leave=False, dynamic_ncols=True)
     for step in bar:
         chunk = pairs[step * PAIR_BATCH:(step + 1) * PAIR_BATCH]
-        left = pad_batch([input_ids[i] for i, _, _ in chunk], pad_id)
-        right = pad_batch([input_ids[j] for _, j, _ in chunk], pad_id)
-        u = model.embed(left["input_ids"].to(device), left["attention_mask"].to(device))
-        v = model.embed(right["input_ids"].to(device), right["attention_mask"].to(device))
+        # with few texts a batch of pairs repeats texts: embed each once (same gradient, less work)
+        unique = sorted({i for i, _, _ in chunk} | {j for _, j, _ in chunk})
+        where = {t: n for n, t in enumerate(unique)}
+        batch = pad_batch([input_ids[t] for t in unique], pad_id)
+        emb = model.embed(batch["input_ids"].to(device), batch["attention_mask"].to(device))
+        u = emb[torch.tensor([where[i] for i, _, _ in chunk], device=device)]
+        v = emb[torch.tensor([where[j] for _, j, _ in chunk], device=device)]
         target = torch.tensor([s for _, _, s in chunk], device=device)
         loss = torch.nn.functional.mse_loss(torch.cosine_similarity(u, v), target)
         loss.backward()
@@ -309,7 +312,7 @@ def train_setfit_run(cfg: Any, model_dir: Path, parts: dict[str, Any], labels: l
     baseline = api._fit_baseline(cfg, parts, labels, "balanced" if weights else None)
 
     set_seed(cfg.seed)
-    model = build_setfit_model(model_dir, labels)
+    model = build_setfit_model(model_dir, labels).to("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(cfg.out)
     with atomic_run_dir(out, cfg.overwrite) as tmp:
         tracker = open_tracker(cfg.log_to, tmp, out.name, api.to_mapping(cfg))
