@@ -97,6 +97,7 @@ def test_setfit_run_is_written_and_reported(setfit_run: Path) -> None:
         assert (setfit_run / name).is_file(), name
     report = (setfit_run / "report.md").read_text(encoding="utf-8")
     assert "## Method" in report and "SetFit: 200 sentence pairs" in report
+    assert "lmforge.load(" in (setfit_run / "README.md").read_text(encoding="utf-8")
     history = (setfit_run / "metrics_history.csv").read_text().splitlines()
     assert history[0] == "step,epoch,name,value"
     assert sum(1 for line in history if ",pair_loss," in line) == metrics["train"]["steps"]
@@ -117,3 +118,18 @@ def test_setfit_run_loads_predicts_and_evaluates(setfit_run: Path, tmp_path: Pat
     recorded = json.loads((setfit_run / "metrics.json").read_text())["test"]["accuracy"]
     again = lmforge.evaluate(setfit_run, setfit_run.parent / "test.csv")["accuracy"]
     assert again == pytest.approx(recorded)
+
+
+def test_setfit_run_exports_to_onnx_and_explains(setfit_run: Path, tmp_path: Path) -> None:
+    from lmforge.cli import main
+    from lmforge.explain.attribute import explain
+
+    assert main(["-q", "export", str(setfit_run), "--out", str(tmp_path / "onnx")]) == 0
+    onnx = lmforge.load(tmp_path / "onnx")
+    assert onnx.backend == "onnx" and onnx.classes_ == ["neg", "pos"]
+    texts = ["great superb film", "awful dull plot"]
+    assert np.allclose(onnx.predict_proba(texts), lmforge.load(setfit_run).predict_proba(texts),
+                       atol=1e-4)
+    (explanation,) = explain(setfit_run, ["great superb film"], steps=8, max_steps=16)
+    assert explanation.words == ["great", "superb", "film"] and explanation.target in {"neg", "pos"}
+    assert len(explanation.scores) == 3 and any(s != 0 for s in explanation.scores)

@@ -37,6 +37,15 @@ AUTO_BELOW = 16  # --method auto: setfit when the training split has < 16 exampl
 PAIR_BATCH = 16  # sentence pairs per optimizer step (the paper's batch size)
 SETFIT_LR = 2e-5  # the paper's body learning rate
 CONFIG_FILE = "setfit.json"
+SETFIT_CARD = """
+## This is a SetFit model
+
+Trained with `--method setfit`: `model/` holds the tuned sentence encoder (plain
+`transformers.AutoModel` loads it) and `setfit_head.safetensors`, a linear layer over the
+mean-pooled{norm} embeddings. `AutoModelForSequenceClassification` would put a random head on the
+encoder instead: load the whole model with `lmforge.load("{run}")` (predict, evaluate, serve,
+explain and export all do).
+"""
 HEAD_FILE = "setfit_head.safetensors"
 
 
@@ -103,6 +112,9 @@ def _torch_module() -> Any:
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, dim=-1) if self.normalize else pooled
+
+        def get_input_embeddings(self) -> Any:  # what `lmforge explain` attributes to
+            return self.encoder.get_input_embeddings()
 
         def forward(self, input_ids: Any, attention_mask: Any, **_: Any) -> Any:
             return SequenceClassifierOutput(logits=self.head(self.embed(input_ids, attention_mask)))
@@ -359,5 +371,8 @@ def train_setfit_run(cfg: Any, model_dir: Path, parts: dict[str, Any], labels: l
                                                           seconds, baseline.get("seconds"))
             metrics["baseline"] = baseline
         api.write_run(tmp, cfg, model, tokenizer, metrics, "single", labels, model_dir)
+        card = (tmp / "README.md").read_text(encoding="utf-8")
+        api.write_text_atomic(tmp / "README.md", card + SETFIT_CARD.format(
+            norm=", L2-normalised" if model.normalize else "", run=cfg.out))
     log.info("wrote %s", out)
     return api.TrainResult(run_dir=out, metrics=metrics, config=cfg)
