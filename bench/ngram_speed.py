@@ -33,7 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-DEFAULT_CORPUS = "/work/shared/data/corpus_en_shakespeare.txt"
+# ../shared/data beside the checkout (the project ships no corpus)
+DEFAULT_CORPUS = str(Path(__file__).resolve().parents[2] / "shared" / "data"
+                     / "corpus_en_shakespeare.txt")
 
 
 def rss_mb() -> float:
