@@ -69,18 +69,26 @@ class Classifier(PredictSurface):
     settings: dict[str, Any]
 
     def logits(self, texts: Sequence[str]) -> Any:
-        from lmforge.data.clean import clean_text
-        from lmforge.data.tokenize import encode_texts
         from lmforge.models.inference import forward_logits
 
-        texts = _as_texts(texts)
-        encoded = encode_texts(self.tokenizer, [clean_text(t) for t in texts],
-                               self.max_length, self.truncation)
-        if encoded.n_truncated:
-            log.info("%d of %d texts were longer than %d tokens and were shortened (%s)",
-                     encoded.n_truncated, len(texts), self.max_length, self.truncation)
+        encoded = encode_for_model(self, texts)
         return forward_logits(self.model, encoded.input_ids, _pad_id(self.tokenizer),
                               self.batch_size)
+
+
+def encode_for_model(clf: Any, texts: Sequence[str]) -> Any:
+    """Texts -> token ids the way training saw them (same cleaning, ``max_length`` and
+    truncation), for any backend with ``tokenizer``, ``max_length`` and ``truncation``."""
+    from lmforge.data.clean import clean_text
+    from lmforge.data.tokenize import encode_texts
+
+    texts = _as_texts(texts)
+    encoded = encode_texts(clf.tokenizer, [clean_text(t) for t in texts],
+                           clf.max_length, clf.truncation)
+    if encoded.n_truncated:
+        log.info("%d of %d texts were longer than %d tokens and were shortened (%s)",
+                 encoded.n_truncated, len(texts), clf.max_length, clf.truncation)
+    return encoded
 
 
 def _as_texts(texts: Sequence[str]) -> list[str]:

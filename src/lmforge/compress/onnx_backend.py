@@ -47,16 +47,10 @@ class OnnxClassifier(PredictSurface):
     def logits(self, texts: Sequence[str]) -> Any:
         import numpy as np
 
-        from lmforge.classifier import _as_texts, _pad_id
-        from lmforge.data.clean import clean_text
-        from lmforge.data.tokenize import encode_texts, sorted_batches
+        from lmforge.classifier import _pad_id, encode_for_model
+        from lmforge.data.tokenize import sorted_batches
 
-        texts = _as_texts(texts)
-        encoded = encode_texts(self.tokenizer, [clean_text(t) for t in texts],
-                               self.max_length, self.truncation)
-        if encoded.n_truncated:
-            log.info("%d of %d texts were longer than %d tokens and were shortened (%s)",
-                     encoded.n_truncated, len(texts), self.max_length, self.truncation)
+        encoded = encode_for_model(self, texts)
         input_names = {i.name for i in self.model.get_inputs()}
         rows = encoded.input_ids
         pad_id = _pad_id(self.tokenizer)
