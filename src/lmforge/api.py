@@ -153,20 +153,16 @@ def stratified_subset(examples: Any, n: int, seed: int) -> Any:
     return examples.subset(sorted(chosen[: max(n, len(by_class))]))
 
 
-def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: list[str],
-              data_summary: dict[str, Any]) -> TrainResult:
-    import numpy as np
+def encode_parts(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any],
+                 data_summary: dict[str, Any]) -> tuple[Any, int, dict[str, Any]]:
+    """The model's tokenizer, its pad id, and every split's token ids (max length and
+    truncation applied); records and logs how many texts were shortened and how many are
+    mostly unknown tokens. Shared by fine-tuning and SetFit."""
     import torch
-    from accelerate.utils import set_seed
 
     from lmforge.data.tokenize import encode_texts
-    from lmforge.labels import target_tensor
-    from lmforge.models.build import build_classifier, load_tokenizer
-    from lmforge.scoring import headline, score_outputs
-    from lmforge.training.loop import LoopSettings, fit, streaming_loss
-    from lmforge.training.losses import balanced_class_weights, make_loss, should_weight
+    from lmforge.models.build import load_tokenizer
 
-    task = cfg.task
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     tokenizer = load_tokenizer(model_dir)
@@ -182,6 +178,22 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
                      "with %s", name, enc.n_truncated, len(enc.input_ids), cfg.max_length,
                      enc.longest, cfg.truncation)
     data_summary["mostly_unknown_tokens"] = unknown_token_report(tokenizer, encoded["train"])
+    return tokenizer, pad_id, encoded
+
+
+def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: list[str],
+              data_summary: dict[str, Any]) -> TrainResult:
+    import numpy as np
+    from accelerate.utils import set_seed
+
+    from lmforge.labels import target_tensor
+    from lmforge.models.build import build_classifier
+    from lmforge.scoring import headline, score_outputs
+    from lmforge.training.loop import LoopSettings, fit, streaming_loss
+    from lmforge.training.losses import balanced_class_weights, make_loss, should_weight
+
+    task = cfg.task
+    tokenizer, pad_id, encoded = encode_parts(cfg, model_dir, parts, data_summary)
 
     mean, std = 0.0, 1.0
     if task == "regression":

@@ -298,23 +298,12 @@ def train_setfit_run(cfg: Any, model_dir: Path, parts: dict[str, Any], labels: l
     from accelerate.utils import set_seed
 
     from lmforge import api
-    from lmforge.data.tokenize import encode_texts
-    from lmforge.models.build import load_tokenizer
     from lmforge.rundir import atomic_run_dir
     from lmforge.scoring import score_outputs
     from lmforge.training.losses import balanced_class_weights, should_weight
     from lmforge.training.tracking import open_tracker
 
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
-    tokenizer = load_tokenizer(model_dir)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    encoded = {name: encode_texts(tokenizer, part.texts, cfg.max_length, cfg.truncation)
-               for name, part in parts.items()}
-    data_summary["max_length"] = cfg.max_length
-    data_summary["truncation"] = cfg.truncation
-    data_summary["over_max_length"] = {k: v.n_truncated for k, v in encoded.items()}
-    data_summary["mostly_unknown_tokens"] = api.unknown_token_report(tokenizer, encoded["train"])
+    tokenizer, pad_id, encoded = api.encode_parts(cfg, model_dir, parts, data_summary)
     index = {label: i for i, label in enumerate(labels)}
     ids = [index[t] for t in parts["train"].targets]
     weights = balanced_class_weights(ids, len(labels)) if should_weight(
