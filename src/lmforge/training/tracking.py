@@ -6,7 +6,13 @@ mlflow are accelerate's trackers (``accelerate.tracking``), used directly so the
 fine-tuning loop and the SetFit loop log the same way. TensorBoard writes under
 ``RUN/tensorboard/``; MLflow to ``$MLFLOW_TRACKING_URI`` or, by default, a file
 store in ``./mlruns`` (not inside the run dir: the run is built in a temp dir and
-renamed at the end, which would break the absolute paths MLflow records).
+renamed at the end, which would break the absolute paths MLflow records). MLflow 3
+refuses file stores unless ``MLFLOW_ALLOW_FILE_STORE=true`` (it wants a database,
+i.e. SQLAlchemy, which mlflow-skinny does not bring), so that default sets it for this
+process; reading ``./mlruns`` back elsewhere needs the same variable.
+
+``RUN/tracking.json`` says where the values went: the csv file, the TensorBoard
+logdir, or the MLflow tracking URI, experiment and run id.
 """
 
 from __future__ import annotations
@@ -18,12 +24,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from lmforge.errors import ConfigError
+from lmforge.rundir import write_json
 
 log = logging.getLogger(__name__)
 
 HISTORY_FILE = "metrics_history.csv"
+TRACKING_FILE = "tracking.json"
 NEEDS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}  # --log-to value -> import name
 
 
@@ -46,6 +55,8 @@ class Tracker:
     _csv: Any = None
     _writer: Any = None
     logged: int = field(default=0)
+    where: dict[str, Any] = field(default_factory=dict)  # -> RUN/tracking.json at close()
+    unset_mlflow_uri: bool = False  # we set mlflow's global URI to ./mlruns: undo it at close()
 
     def log(self, values: dict[str, Any], step: int, epoch: int | None = None) -> None:
         numbers = {k: float(v) for k, v in values.items()
@@ -67,6 +78,16 @@ class Tracker:
         if self.backend is not None:
             self.backend.finish()
             self.backend = None
+        if self.unset_mlflow_uri:
+            import mlflow
+
+            # set_tracking_uri also exported $MLFLOW_TRACKING_URI: the next run, maybe in
+            # another directory, must again default to its own ./mlruns
+            mlflow.set_tracking_uri(None)
+            self.unset_mlflow_uri = False
+        if self.where:
+            write_json(self.run_dir / TRACKING_FILE, {**self.where, "values_logged": self.logged})
+            self.where = {}
 
 
 def open_tracker(kind: str, run_dir: Path, run_name: str, config: dict[str, Any]) -> Tracker | None:
@@ -78,28 +99,64 @@ def open_tracker(kind: str, run_dir: Path, run_name: str, config: dict[str, Any]
     if problems:
         raise ConfigError(problems[0])
     tracker = Tracker(kind=kind, run_dir=run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
     if kind == "csv":
-        run_dir.mkdir(parents=True, exist_ok=True)
         tracker._csv = open(run_dir / HISTORY_FILE, "w", encoding="utf-8", newline="")
         tracker._writer = csv.writer(tracker._csv, lineterminator="\n")
         tracker._writer.writerow(["step", "epoch", "name", "value"])
+        tracker.where = {"log_to": "csv", "file": HISTORY_FILE}
         return tracker
     params = {k: v for k, v in config.items() if isinstance(v, str | int | float | bool)}
     if kind == "tensorboard":
         from accelerate.tracking import TensorBoardTracker
 
         backend = TensorBoardTracker(run_name, run_dir / "tensorboard")
+        backend.start()
+        tracker.where = {"log_to": "tensorboard", "logdir": f"tensorboard/{run_name}"}
     elif kind == "mlflow":
-        import mlflow
-        from accelerate.tracking import MLflowTracker
-
-        if not os.environ.get("MLFLOW_TRACKING_URI"):
-            mlflow.set_tracking_uri((Path.cwd() / "mlruns").as_uri())
-        backend = MLflowTracker(experiment_name="lmforge", run_name=run_name)
+        backend, tracker.where, tracker.unset_mlflow_uri = _start_mlflow(run_name)
     else:
         raise ConfigError(f"log_to: unknown tracker '{kind}'; use none, csv, tensorboard or mlflow")
-    backend.start()
-    backend.store_init_configuration(params)
     tracker.backend = backend
-    log.info("tracking to %s", kind)
+    try:
+        backend.store_init_configuration(params)
+    except BaseException:
+        tracker.close()  # end the backend's run; the error still propagates
+        raise
+    log.info("tracking to %s: %s", kind, ", ".join(f"{k} {v}" for k, v in tracker.where.items()
+                                                   if k != "log_to"))
     return tracker
+
+
+def _start_mlflow(run_name: str) -> tuple[Any, dict[str, Any], bool]:
+    """accelerate's MLflowTracker, started; where its run is; whether we set the default URI.
+    The store is the one the user chose ($MLFLOW_TRACKING_URI or ``mlflow.set_tracking_uri``),
+    else ``./mlruns``."""
+    import mlflow
+    from accelerate.tracking import MLflowTracker
+
+    set_default = not mlflow.is_tracking_uri_set()
+    if set_default:
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        mlflow.set_tracking_uri((Path.cwd() / "mlruns").as_uri())
+    backend = MLflowTracker(experiment_name="lmforge", run_name=run_name)
+    try:
+        backend.start()
+    except BaseException:
+        if set_default:
+            mlflow.set_tracking_uri(None)
+        raise
+    info = backend.active_run.info
+    where = {"log_to": "mlflow", "tracking_uri": _without_password(mlflow.get_tracking_uri()),
+             "experiment_id": info.experiment_id, "experiment_name": backend.experiment_name,
+             "run_id": info.run_id, "run_name": info.run_name}
+    return backend, where, set_default
+
+
+def _without_password(uri: str) -> str:
+    """A tracking URI fit to write into the run dir: ``https://user:secret@host`` loses the secret."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@{netloc}"))
