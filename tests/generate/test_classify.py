@@ -64,12 +64,30 @@ def test_calibration_subtracts_the_content_free_scores(tiny_lm):
     texts = ["the film was great", "the plot was boring"]
     raw = classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm)
     empty = classify_zero_shot(["N/A"], LABELS, method="generative", model=tiny_lm)
-    calibrated = classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm, calibrate=True)
+    calibrated = classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm,
+                                    calibrate="content-free")
     for row, cal in zip(raw.scores, calibrated.scores, strict=True):
         assert cal == pytest.approx([r - c for r, c in zip(row, empty.scores[0], strict=True)], abs=1e-5)
-    assert calibrated.details["content_free_scores"] == pytest.approx(
+    assert calibrated.details["prior_scores"] == pytest.approx(
         dict(zip(LABELS, empty.scores[0], strict=True)))
     assert calibrated.predictions == [LABELS[max(range(3), key=r.__getitem__)] for r in calibrated.scores]
+
+
+def test_batch_calibration_centres_each_label_on_the_batch(tiny_lm):
+    texts = ["the film was great", "the plot was boring", "fine acting", "a mess", "I loved it",
+             "not for me", "two hours lost", "a small gem"]
+    raw = classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm)
+    calibrated = classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm, calibrate="batch")
+    means = [sum(col) / len(col) for col in zip(*raw.scores, strict=True)]
+    assert calibrated.details["prior_scores"] == pytest.approx(dict(zip(LABELS, means, strict=True)))
+    for row, cal in zip(raw.scores, calibrated.scores, strict=True):
+        assert cal == pytest.approx([r - m for r, m in zip(row, means, strict=True)], abs=1e-5)
+    for column in zip(*calibrated.scores, strict=True):  # every label now averages zero
+        assert sum(column) == pytest.approx(0.0, abs=1e-4)
+    with pytest.raises(ConfigError, match=r"at least 8 texts \(got 2\), or use --calibrate content-free"):
+        classify_zero_shot(texts[:2], LABELS, method="generative", model=tiny_lm, calibrate="batch")
+    with pytest.raises(ConfigError, match="calibrate: unknown 'yes'; valid: none, content-free, batch"):
+        classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm, calibrate="yes")
 
 
 def test_few_shot_examples_change_the_generative_scores(tiny_lm):

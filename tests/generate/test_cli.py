@@ -130,7 +130,7 @@ def test_prompt_classify_writes_predict_style_csv(tiny_model_dir, tiny_lm_dir, t
     examples = write_csv(tmp_path / "shots.csv", [("a great film", "good"), ("a dull plot", "bad")])
     out_file = tmp_path / "pred.csv"
     code, out, _ = run(["prompt", "classify", "--labels", "good,bad", "--data", str(data), "--model",
-                        str(tiny_lm_dir), "--examples", str(examples), "--calibrate", "--out",
+                        str(tiny_lm_dir), "--examples", str(examples), "--calibrate", "content-free", "--out",
                         str(out_file)], capsys)
     assert code == 0 and out.startswith("generative: wrote 2 prediction(s)")
     assert len(list(csv.DictReader(out_file.open(encoding="utf-8")))) == 2

@@ -13,8 +13,12 @@ embedding
     from its description (``label_template``) or, given few-shot examples, as the prototype
     (normalised mean embedding) of its examples.
 calibration
-    Contextual calibration (Zhao et al. 2021, in log space): subtract, per label, the score the
-    labels get for a content-free input ("N/A"), removing the model's prior for a label.
+    A small LM has a strong prior for some labels (SmolLM2-135M says "positive" to every movie
+    review). ``content-free``: contextual calibration (Zhao et al. 2021, in log space), subtract,
+    per label, the score the label gets for a content-free input ("N/A"). ``batch``: batch
+    calibration (Zhou et al. 2024), subtract each label's mean score over the texts being
+    classified, an estimate of the prior from the data itself (it needs a batch of texts; the
+    scores of a text then depend on the others it is classified with).
 auto
     generative when ``model`` is a causal-LM directory given explicitly, else embedding with the
     given (or default) encoder. Measured on Rotten Tomatoes (bench/prompt_classify.py) and on a
@@ -302,13 +306,21 @@ def resolve_method(method: str, model: Any) -> str:
     return "generative" if is_causal_lm_dir(check_model_dir(Path(str(model)))) else "embedding"
 
 
-def calibrate_scores(scores: list[list[float]], content_free: list[float]) -> list[list[float]]:
-    return [[s - c for s, c in zip(row, content_free, strict=True)] for row in scores]
+def calibrate_scores(scores: list[list[float]], prior: list[float]) -> list[list[float]]:
+    return [[s - c for s, c in zip(row, prior, strict=True)] for row in scores]
+
+
+def batch_prior(scores: list[list[float]]) -> list[float]:
+    """Each label's mean score over the batch (batch calibration's estimate of the prior)."""
+    return [sum(column) / len(column) for column in zip(*scores, strict=True)]
+
+
+BATCH_CALIBRATION_MIN_TEXTS = 8
 
 
 def classify_zero_shot(texts: Sequence[str], labels: Sequence[str], *, method: str = "auto",
                        model: str | CausalLM | Encoder = "default",
-                       examples: Sequence[tuple[str, str]] | None = None, calibrate: bool = False,
+                       examples: Sequence[tuple[str, str]] | None = None, calibrate: str = "none",
                        content_free: str = "N/A", length_norm: str = "mean",
                        label_template: str = "{label}",
                        instruction: str = DEFAULT_INSTRUCTION) -> ClassifyResult:
@@ -316,7 +328,7 @@ def classify_zero_shot(texts: Sequence[str], labels: Sequence[str], *, method: s
 
     ``examples`` are (text, label) pairs for few-shot use. Returns the predicted label and the
     score of every label for each text (higher is more likely; with ``calibrate`` the scores are
-    differences to the content-free input's).
+    differences to the estimated prior: ``"content-free"`` or ``"batch"``, see the module docstring).
     """
     import time
 
@@ -325,8 +337,14 @@ def classify_zero_shot(texts: Sequence[str], labels: Sequence[str], *, method: s
     check_examples(examples, labels, "examples")
     if method not in ("auto", "generative", "embedding"):
         raise ConfigError(f"method: unknown '{method}'; valid: auto, generative, embedding")
-    chosen = resolve_method(method, model)
+    if calibrate not in ("none", "content-free", "batch"):
+        raise ConfigError(f"calibrate: unknown '{calibrate}'; valid: none, content-free, batch")
     texts = list(texts)
+    if calibrate == "batch" and len(texts) < BATCH_CALIBRATION_MIN_TEXTS:
+        raise ConfigError(f"calibrate batch estimates each label's prior from the texts classified "
+                          f"together: give at least {BATCH_CALIBRATION_MIN_TEXTS} texts (got "
+                          f"{len(texts)}), or use --calibrate content-free")
+    chosen = resolve_method(method, model)
     start = time.perf_counter()
     details: dict[str, Any] = {}
     if chosen == "generative":
@@ -345,10 +363,11 @@ def classify_zero_shot(texts: Sequence[str], labels: Sequence[str], *, method: s
         def score(batch: Sequence[str]) -> list[list[float]]:
             return embedding_scores(encoder, batch, labels, examples, label_template=label_template)
     scores = score(texts) if texts else []
-    if calibrate:
-        baseline = score([content_free])[0]
-        details["content_free_scores"] = dict(zip(labels, baseline, strict=True))
-        scores = calibrate_scores(scores, baseline)
+    if calibrate != "none":
+        prior = score([content_free])[0] if calibrate == "content-free" else batch_prior(scores)
+        details["prior_scores"] = dict(zip(labels, prior, strict=True))
+        details["calibration"] = calibrate
+        scores = calibrate_scores(scores, prior)
     details["seconds"] = time.perf_counter() - start
     predictions = [labels[max(range(len(labels)), key=row.__getitem__)] for row in scores]
     name = getattr(model, "name", str(model))

@@ -28,7 +28,8 @@ GENERATE_EPILOG = """examples:
 CLASSIFY_EPILOG = """examples:
   lmforge prompt classify --labels positive,negative --data reviews.csv
   lmforge prompt classify --labels sports,politics,tech --data news.csv --examples shots.csv
-  lmforge prompt classify --labels positive,negative --data reviews.csv --method generative --calibrate"""
+  lmforge prompt classify --labels positive,negative --data reviews.csv --method generative \\
+      --calibrate batch"""
 
 
 def _config(cls: type, args: argparse.Namespace) -> Any:

@@ -16,6 +16,8 @@ TASKS: tuple[str, ...] = ("none", "qa", "summarize", "chat")
 Method = Literal["auto", "generative", "embedding"]
 METHODS: tuple[str, ...] = ("auto", "generative", "embedding")
 Norm = Literal["mean", "sum"]
+Calibration = Literal["none", "content-free", "batch"]
+CALIBRATIONS: tuple[str, ...] = ("none", "content-free", "batch")
 
 
 @dataclass
@@ -150,10 +152,12 @@ class ClassifyConfig:
     descriptions) or auto (generative when --model is a causal-LM directory, else embedding)."""
     model: str = "default"
     """'default' (embedding: all-MiniLM-L6-v2; generative: SmolLM2-135M-Instruct) or a local dir."""
-    calibrate: bool = False
-    """Subtract the scores the labels get for a content-free input ('N/A'), per label."""
+    calibrate: Calibration = "none"
+    """Remove the model's prior for each label: content-free (subtract the scores the labels get
+    for a content-free input, 'N/A'; Zhao et al. 2021) or batch (subtract each label's mean score
+    over all the given texts; Zhou et al. 2024: needs a batch of texts, not one or two)."""
     content_free: str = "N/A"
-    """The content-free input used by --calibrate."""
+    """The content-free input used by --calibrate content-free."""
     length_norm: Norm = "mean"
     """generative: score a label by the mean (default) or the sum of its tokens' log-probabilities."""
     label_template: str = "{label}"
@@ -185,7 +189,9 @@ class ClassifyConfig:
             problems.append(f"length_norm: must be mean or sum, got '{self.length_norm}'")
         if "{label}" not in self.label_template:
             problems.append(f"label_template: must contain {{label}}, got '{self.label_template}'")
-        if self.calibrate and not self.content_free.strip():
-            problems.append("content_free: --calibrate needs a non-empty content-free input")
+        if self.calibrate not in CALIBRATIONS:
+            problems.append(f"calibrate: unknown '{self.calibrate}'; valid: {', '.join(CALIBRATIONS)}")
+        if self.calibrate == "content-free" and not self.content_free.strip():
+            problems.append("content_free: --calibrate content-free needs a non-empty content-free input")
         if problems:
             raise ConfigError("invalid prompt classify settings: " + "; ".join(problems))
