@@ -65,6 +65,22 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_run(tmp_path_factory.mktemp("tiny-run"))
 
 
+def train_tfidf_run(root: Path, rows: Sequence[tuple[str, str]] | None = None) -> Path:
+    """A real `lmforge train --model tfidf` run (seconds) on in-test data."""
+    import lmforge
+
+    root.mkdir(parents=True, exist_ok=True)
+    data = write_csv(root / "reviews.csv", list(rows) if rows else sentiment_rows(300))
+    return lmforge.train(data=str(data), out=str(root / "run"), model="tfidf",
+                         show_progress=False).run_dir
+
+
+@pytest.fixture(scope="session")
+def tfidf_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Read-only: `lmforge train --model tfidf` on 300 synthetic reviews."""
+    return train_tfidf_run(tmp_path_factory.mktemp("tfidf-run"))
+
+
 def run_cli(argv: Sequence[str]) -> int:
     """``lmforge.cli.main``: exit code; messages on the captured stdout/stderr."""
     from lmforge import cli

@@ -112,3 +112,28 @@ def regression_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.serve.conftest import make_run
 
     return make_run(tmp_path_factory.mktemp("explain-regression"), task="regression", seed=4)
+
+
+@pytest.fixture(scope="session")
+def tfidf_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real `lmforge train --model tfidf` run (word 1-2-grams, binary logistic regression)."""
+    from tests.compress.conftest import train_tfidf_run
+
+    return train_tfidf_run(tmp_path_factory.mktemp("explain-tfidf"))
+
+
+@pytest.fixture(scope="session")
+def tfidf_zh_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TF-IDF run on Chinese reviews: character 1-3-grams."""
+    import random
+
+    from tests.compress.conftest import train_tfidf_run
+
+    rng = random.Random(0)
+    good, bad = ["好看", "精彩", "感人", "出色"], ["无聊", "难看", "失望", "拖沓"]
+    rows = []
+    for i in range(160):
+        label = "pos" if i % 2 == 0 else "neg"
+        rows.append((rng.choice(["这部电影", "剧情", "演员", "故事"]) + "很"
+                     + rng.choice(good if label == "pos" else bad) + f"{i}", label))
+    return train_tfidf_run(tmp_path_factory.mktemp("explain-tfidf-zh"), rows)

@@ -152,8 +152,9 @@ def test_bad_settings_are_reported_together(trained_clf: Any) -> None:
     with pytest.raises(ConfigError) as info:
         explain(trained_clf, TEXTS, method="shap", steps=0, max_steps=-1, tolerance=0)
     assert str(info.value) == (
-        "invalid explain settings: method: must be one of ig, occlusion; got 'shap'; steps: must "
-        "be >= 1, got 0; max_steps: must be >= steps (0), got -1; tolerance: must be > 0, got 0")
+        "invalid explain settings: method: must be one of auto, ig, occlusion, linear; got 'shap'; "
+        "steps: must be >= 1, got 0; max_steps: must be >= steps (0), got -1; tolerance: must be > 0, "
+        "got 0")
 
 
 def test_multi_label_explains_each_positive_label_or_the_top_one(multi_run: Path) -> None:

@@ -157,6 +157,7 @@ def distill_run(config: DistillConfig) -> CompressResult:
     import torch
     import yaml
 
+    from lmforge.baseline.run import is_tfidf_run
     from lmforge.classifier import _pad_id
     from lmforge.compress.measure import measure
     from lmforge.compress.onnx_backend import is_onnx_run, load_run
@@ -182,6 +183,13 @@ def distill_run(config: DistillConfig) -> CompressResult:
     if is_onnx_run(source):
         raise ConfigError(f"--teacher '{source}' holds an ONNX model; distil from the PyTorch run "
                           "it was exported from.")
+    if is_tfidf_run(source):
+        raise ConfigError(
+            f"--teacher '{source}' is a TF-IDF run (`lmforge train --model tfidf`): distillation "
+            "shrinks a transformer teacher into a smaller transformer student, and a TF-IDF model "
+            "is already smaller and faster than any such student. Use it as it is (`lmforge serve`"
+            " / `lmforge predict` take it), or pass a transformer run as --teacher."
+        )
     out = Path(config.out)
     refuse_existing(out, config.overwrite)
     teacher = load_run(source)

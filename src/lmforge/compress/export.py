@@ -36,9 +36,35 @@ class CompressResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+TFIDF_REFUSALS = {
+    "export": "there is no neural network in it to export to ONNX",
+    "prune": "it has no attention heads or layers to prune",
+}
+
+
+def refuse_tfidf_run(run_dir: Path, command: str) -> None:
+    """ModelError when ``run_dir`` is a ``--model tfidf`` run, which export and prune cannot
+    take and do not need."""
+    from lmforge.baseline.run import is_tfidf_run
+    from lmforge.compress.measure import model_dir_size_mb
+
+    if is_tfidf_run(run_dir):
+        raise ModelError(
+            f"'{run_dir}' is a TF-IDF run (`lmforge train --model tfidf`): "
+            f"{TFIDF_REFUSALS[command]}, and it is already small "
+            f"({_size_text(model_dir_size_mb(run_dir / 'model'))}) and fast on a CPU. "
+            f"`lmforge serve {run_dir}` and `lmforge predict {run_dir}` take it as it is."
+        )
+
+
+def _size_text(mb: float) -> str:
+    return f"{mb:.1f} MB" if mb >= 0.1 else f"{mb * 1000:.0f} kB"
+
+
 def check_exportable(run_dir: Path) -> None:
     from lmforge.compress.onnx_backend import TOKENIZER_FILES, has_tokenizer, is_onnx_run
 
+    refuse_tfidf_run(run_dir, "export")
     model_dir = run_dir / "model"
     if is_onnx_run(run_dir):
         raise ModelError(

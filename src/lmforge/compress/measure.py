@@ -44,7 +44,7 @@ class Measurement:
 
     name: str
     run_dir: str
-    backend: str  # pytorch | onnx-fp32 | onnx-int8
+    backend: str  # pytorch | onnx-fp32 | onnx-int8 | tfidf
     parameters: int
     size_mb: float
     latency_p50_ms: float
@@ -96,6 +96,20 @@ def model_file_size_mb(model_dir: Path) -> float:
     return total / 1e6
 
 
+def model_dir_size_mb(model_dir: Path) -> float:
+    """Every file of ``model_dir``, in MB: a TF-IDF model's n-gram vocabulary is part of the
+    model (its weights mean nothing without it)."""
+    return sum(p.stat().st_size for p in model_dir.rglob("*") if p.is_file()) / 1e6
+
+
+def tfidf_parameters(model: Any) -> int:
+    """Coefficients and intercepts the linear model learned. A binary logistic regression
+    learns one row (the first label's row is stored as zeros); the idf weights are counted
+    document frequencies, not learned, and are left out."""
+    rows = 1 if model.task == "single" and model.coef.shape[0] == 2 else model.coef.shape[0]
+    return int(rows * (model.coef.shape[1] + 1))
+
+
 def onnx_parameters(onnx_path: Path) -> int:
     """Elements of the graph's weight tensors (quantized ones count once, like fp32)."""
     import math
@@ -117,6 +131,8 @@ def is_quantized(onnx_path: Path) -> bool:
 
 
 def backend_of(clf: Any) -> str:
+    if getattr(clf, "backend", None) == "tfidf":
+        return "tfidf"
     onnx_path = getattr(clf, "onnx_path", None)
     if onnx_path is None:
         return "pytorch"
@@ -128,8 +144,11 @@ def parameters_of(clf: Any) -> int:
 
     For an exported run this is the count recorded at export time: ONNX constant
     folding merges and reshapes some weights, so counting the graph's tensors
-    would shift the number without the network having changed.
+    would shift the number without the network having changed. A TF-IDF run counts its
+    linear model's coefficients (``tfidf_parameters``).
     """
+    if backend_of(clf) == "tfidf":
+        return tfidf_parameters(clf.model)
     onnx_path = getattr(clf, "onnx_path", None)
     if onnx_path is None:
         from lmforge.compress.structure import count_parameters
@@ -184,8 +203,9 @@ def measure(clf: Any, name: str, test: Any | None, bench: BenchSettings | None =
             model_dir: Path | None = None, parameters: int | None = None) -> Measurement:
     """Size, speed at ``bench.threads`` threads, and test scores of a loaded classifier.
 
-    ``clf`` may be a ``Classifier`` or an ``OnnxClassifier``; build the latter with
-    ``num_threads=bench.threads`` (ONNX Runtime's count is fixed per session).
+    ``clf`` may be a ``Classifier``, an ``OnnxClassifier`` (build it with
+    ``num_threads=bench.threads``: ONNX Runtime's count is fixed per session) or a TF-IDF
+    run's ``TfidfClassifier``.
     """
     from lmforge.compress.rundata import score
 
@@ -196,6 +216,8 @@ def measure(clf: Any, name: str, test: Any | None, bench: BenchSettings | None =
         model_dir = Path(clf.run_dir) / "model"
     if backend == "pytorch":
         size = model_file_size_mb(model_dir)
+    elif backend == "tfidf":
+        size = model_dir_size_mb(model_dir)
     else:
         size = os.path.getsize(clf.onnx_path) / 1e6
     batch_size = clf.batch_size

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lmforge.compress.config import PruneConfig
-from lmforge.compress.export import CompressResult
+from lmforge.compress.export import CompressResult, refuse_tfidf_run
 from lmforge.errors import ConfigError, ModelError
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,7 @@ def prune_run(config: PruneConfig) -> CompressResult:
     if is_onnx_run(source):
         raise ModelError(f"'{source}' holds an ONNX model; prune the PyTorch run it was exported "
                          "from, then export the pruned run.")
+    refuse_tfidf_run(source, "prune")
     out = Path(config.out)
     refuse_existing(out, config.overwrite)
     original = load_run(source)

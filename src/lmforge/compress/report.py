@@ -20,6 +20,11 @@ def _fmt(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def _size(mb: float) -> str:
+    """MB with one decimal; small models (a TF-IDF run is often kilobytes) with three."""
+    return f"{mb:.1f}" if mb >= 0.1 else f"{mb:.3f}"
+
+
 def table_rows(rows: Sequence[Measurement]) -> list[list[str]]:
     """Cells of the report table; ratios and deltas are against ``rows[0]``."""
     base = rows[0]
@@ -29,7 +34,7 @@ def table_rows(rows: Sequence[Measurement]) -> list[list[str]]:
         delta = (None if row.accuracy is None or base.accuracy is None
                  else 100.0 * (row.accuracy - base.accuracy))
         out.append([
-            row.name, row.backend, f"{row.parameters:,}", f"{row.size_mb:.1f}",
+            row.name, row.backend, f"{row.parameters:,}", _size(row.size_mb),
             f"{row.latency_p50_ms:.1f}", f"{row.latency_p95_ms:.1f}", f"{row.throughput:.0f}",
             _fmt(speedup, ".2f") + ("×" if speedup is not None else ""),
             _fmt(row.accuracy, ".4f"), _fmt(row.macro_f1, ".4f"), _fmt(delta, "+.2f"),
@@ -55,7 +60,10 @@ def render_report_md(title: str, rows: Sequence[Measurement], bench: BenchSettin
         f"Speed on CPU with {bench.threads} threads: latency of single-text calls "
         f"({bench.latency_runs} timed, p50/p95, tokenization included) and throughput in "
         f"batches of {bench.throughput_batch} ({bench.throughput_texts} texts). Speed-up and "
-        f"Δ accuracy are against the first row. Size is the weight file(s) only.",
+        f"Δ accuracy are against the first row. Size is the weight file(s) only"
+        + (" (a TF-IDF model: its n-gram vocabulary and weights; its parameters are the linear "
+           "model's coefficients and intercepts)." if any(r.backend == "tfidf" for r in rows)
+           else "."),
         "", test_line,
     ]
     if notes:

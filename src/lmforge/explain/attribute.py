@@ -15,10 +15,18 @@ logit(target | baseline)``; the integral is approximated with ``steps`` points
 ``tolerance`` (relative to ``max(1, |logit difference|)``), up to ``max_steps``.
 
 ``occlusion`` — leave-one-word-out, model-agnostic (it only calls
-``clf.logits(texts)``, so it works on ONNX runs too): a word's attribution is the
-drop in the target's *logit* when that word is removed from the text (same units
-as IG, so the two can be compared side by side). Positive: the word pushed the
+``clf.logits(texts)``, so it works on ONNX and TF-IDF runs too): a word's attribution
+is the drop in the target's *logit* when that word is removed from the text (same
+units as IG, so the two can be compared side by side). Positive: the word pushed the
 model towards the target.
+
+``linear`` — TF-IDF runs only: the linear model's own per-word contributions
+(coefficient x tf-idf weight), exact (``lmforge.explain.linear``). Single-label
+TF-IDF runs are explained, by ``linear`` and ``occlusion`` alike, on the target's
+logit minus the other labels' mean logit (the log-odds for two labels).
+
+``auto`` (the default) picks ``ig`` for PyTorch runs, ``linear`` for TF-IDF runs and
+``occlusion`` for ONNX runs, and logs which.
 
 Texts longer than the model takes are explained on the part the model read (the
 run's ``max_length`` and ``truncation``); the dropped words are listed.
@@ -38,7 +46,7 @@ from lmforge.explain.words import WordPieces, align, without_spans
 
 log = logging.getLogger(__name__)
 
-METHODS = ("ig", "occlusion")
+METHODS = ("auto", "ig", "occlusion", "linear")
 DEFAULT_STEPS = 50
 DEFAULT_MAX_STEPS = 800
 DEFAULT_TOLERANCE = 0.01
@@ -69,11 +77,12 @@ class Explanation:
     target_logit: float
     """logit(target | input) the scores explain (occlusion: of the text the model read)."""
     baseline_logit: float | None = None
-    """IG: logit(target | all-[PAD] baseline)."""
+    """IG: logit(target | all-[PAD] baseline); linear: the score of an empty text (intercept)."""
     completeness_gap: float | None = None
-    """IG: |sum(scores) - (target_logit - baseline_logit)|."""
+    """IG, linear: |sum(scores) - (target_logit - baseline_logit)|."""
     relative_gap: float | None = None
-    """IG: completeness_gap / max(1, |target_logit - baseline_logit|), compared with tolerance."""
+    """IG, linear: completeness_gap / max(1, |target_logit - baseline_logit|) (IG: compared with
+    tolerance)."""
     steps: int | None = None
     """IG: integration steps used."""
     converged: bool | None = None
@@ -84,6 +93,9 @@ class Explanation:
     dropped_spans: list[tuple[int, int]] = field(default_factory=list)
     max_length: int = 0
     truncation: str = ""
+    score_of: str = "logit"
+    """What target_logit and the scores measure: "logit" (regression: "value"); single-label
+    TF-IDF runs: "log-odds" (two labels) or the logit minus the other labels' mean logit."""
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -105,7 +117,7 @@ def check_settings(method: str, steps: int, max_steps: int, tolerance: float) ->
     return problems
 
 
-def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "ig",
+def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "auto",
             target: str | Sequence[str] | None = None, steps: int = DEFAULT_STEPS,
             max_steps: int = DEFAULT_MAX_STEPS,
             tolerance: float = DEFAULT_TOLERANCE) -> list[Explanation]:
@@ -126,15 +138,16 @@ def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "ig",
     if not texts:
         raise DataError("no texts to explain: pass at least one text")
     requested = _requested_targets(clf, target)
-    if method == "ig" and not _has_torch_model(clf):
-        raise ConfigError(
-            f"--method ig needs the PyTorch model's gradients, and the run '{clf.run_dir}' holds an "
-            "ONNX model (no gradients). Use --method occlusion (leave-one-word-out, works on any "
-            "run), or explain the PyTorch run it was exported from.")
+    method = _resolve_method(clf, method)
     cleaned = [clean_text(t) for t in texts]
     aligned: list[WordPieces] = []
     for i, (raw, text) in enumerate(zip(texts, cleaned, strict=True)):
-        pieces = align(clf.tokenizer, text, clf.max_length, clf.truncation)
+        if _is_tfidf(clf):
+            from lmforge.explain.linear import tfidf_words
+
+            pieces = tfidf_words(text, clf.model.spec.analyzer)
+        else:
+            pieces = align(clf.tokenizer, text, clf.max_length, clf.truncation)
         if not pieces.words:
             why = (" after cleaning (HTML tags, control characters and spaces are removed)"
                    if raw.strip() else "")
@@ -152,13 +165,54 @@ def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "ig",
                           probabilities=probabilities, predicted=predicted,
                           truncated=pieces.truncated, dropped_words=list(pieces.dropped),
                           dropped_spans=list(pieces.dropped_spans),
-                          max_length=clf.max_length, truncation=clf.truncation)
+                          max_length=clf.max_length or 0, truncation=clf.truncation or "")
             if method == "ig":
                 results.append(_integrated_gradients(clf, pieces, t_index, steps, max_steps,
                                                      tolerance, common))
+            elif method == "linear":
+                from lmforge.explain.linear import word_contributions
+
+                results.append(Explanation(**word_contributions(clf.model, pieces, t_index),
+                                           **common))
             else:
                 results.append(_occlusion(clf, pieces, t_index, common))
     return results
+
+
+def _resolve_method(clf: Any, method: str) -> str:
+    """``auto`` -> the best method this run allows; a method the run cannot take -> ConfigError."""
+    if method == "auto":
+        if _is_tfidf(clf):
+            log.info("TF-IDF run: explaining with the linear model's own per-word contributions "
+                     "(--method linear, exact); Integrated Gradients needs embeddings it does not "
+                     "have, and --method occlusion works too")
+            return "linear"
+        if not _has_torch_model(clf):
+            log.info("ONNX run: explaining by occlusion (--method occlusion); Integrated Gradients "
+                     "needs the PyTorch model's gradients")
+            return "occlusion"
+        return "ig"
+    if method == "ig" and _is_tfidf(clf):
+        raise ConfigError(
+            f"--method ig needs a neural network's input embeddings, and the run '{clf.run_dir}' is "
+            "a TF-IDF run (`lmforge train --model tfidf`: n-gram weights and a linear model, no "
+            "embeddings). Use --method occlusion (leave-one-word-out), or leave --method out for "
+            "the linear model's exact per-word contributions (--method linear).")
+    if method == "ig" and not _has_torch_model(clf):
+        raise ConfigError(
+            f"--method ig needs the PyTorch model's gradients, and the run '{clf.run_dir}' holds an "
+            "ONNX model (no gradients). Use --method occlusion (leave-one-word-out, works on any "
+            "run), or explain the PyTorch run it was exported from.")
+    if method == "linear" and not _is_tfidf(clf):
+        raise ConfigError(
+            f"--method linear reads the coefficients of a TF-IDF run's linear model, and the run "
+            f"'{clf.run_dir}' is a {getattr(clf, 'backend', 'PyTorch')} run. Use --method ig or "
+            "occlusion (or leave --method out).")
+    return method
+
+
+def _is_tfidf(clf: Any) -> bool:
+    return getattr(clf, "backend", None) == "tfidf"
 
 
 def _load(run_or_classifier: Any) -> Any:
@@ -270,6 +324,14 @@ def _occlusion(clf: Any, pieces: WordPieces, target: int, common: dict[str, Any]
     read = without_spans(pieces.text, pieces.dropped_spans)
     variants = [without_spans(pieces.text, [*pieces.dropped_spans, span]) for span in pieces.spans]
     logits = clf.logits([read, *variants])
-    reference = float(logits[0, target])
-    scores = [reference - float(v) for v in logits[1:, target]]
-    return Explanation(scores=scores, target_logit=reference, **common)
+    score_of = "logit"
+    if _is_tfidf(clf):  # the score the linear method explains (see lmforge.explain.linear)
+        from lmforge.explain.linear import contrast_logits, explained_weights
+
+        column = contrast_logits(clf.model, logits, target)
+        score_of = explained_weights(clf.model, target)[2]
+    else:
+        column = logits[:, target]
+    reference = float(column[0])
+    scores = [reference - float(v) for v in column[1:]]
+    return Explanation(scores=scores, target_logit=reference, score_of=score_of, **common)

@@ -13,23 +13,25 @@ from lmforge.explain.attribute import (
     check_settings,
 )
 
-Method = Literal["ig", "occlusion"]
+Method = Literal["auto", "ig", "occlusion", "linear"]
 
 
 @dataclass
 class ExplainConfig:
     run_dir: str = ""
     """Run directory written by `lmforge train` (ig needs a PyTorch run; occlusion works on
-    ONNX runs from `lmforge export` too)."""
+    ONNX runs from `lmforge export` and TF-IDF runs too)."""
     text: str | None = None
     """One text to explain."""
     data: str | None = None
     """File of texts to explain (CSV, TSV, JSONL, Parquet, .txt); one HTML section per text."""
     text_col: str | None = None
     """With --data: the text column (detected when not given)."""
-    method: Method = "ig"
+    method: Method = "auto"
     """ig: Integrated Gradients on the input word embeddings ([PAD] baseline, [CLS]/[SEP] kept);
-    occlusion: leave-one-word-out, the drop in the target's logit (any run, ONNX included)."""
+    occlusion: leave-one-word-out, the drop in the target's logit (any run, ONNX included);
+    linear: a TF-IDF run's exact per-word contributions (coefficient x tf-idf weight);
+    auto: ig for PyTorch runs, linear for TF-IDF runs, occlusion for ONNX runs."""
     target: str | None = None
     """Label to explain (multi-label: comma-separated labels). Default: the predicted class;
     multi-label: every label predicted positive, or the top one."""

@@ -76,9 +76,15 @@ def headline(e: Any) -> list[str]:
                      f"{e.baseline_logit:+.4f}) with integrated gradients, {e.steps} steps; "
                      f"completeness gap {e.completeness_gap:.2e} (relative {e.relative_gap:.2e}, "
                      f"{check})")
+    elif e.method == "linear":
+        lines.append(f"explaining: {e.target} ({e.score_of} {e.target_logit:+.4f}, empty text "
+                     f"{e.baseline_logit:+.4f}) with the linear model's weights: score = "
+                     "coefficient x tf-idf weight of each n-gram, shared among its words; "
+                     f"completeness gap {e.completeness_gap:.2e}")
     else:
-        lines.append(f"explaining: {e.target} (logit {e.target_logit:+.4f}) by occlusion: "
-                     "score = drop in the logit when the word is left out")
+        score_of = getattr(e, "score_of", "logit")
+        lines.append(f"explaining: {e.target} ({score_of} {e.target_logit:+.4f}) by occlusion: "
+                     f"score = drop in the {score_of} when the word is left out")
     if e.truncated:
         cut = (f"{len(e.dropped_words)} words were not read: {_quote_words(e.dropped_words)}"
                if e.dropped_words else "only part of a word was cut")
