@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -148,15 +149,14 @@ def test_mlflow_run_in_a_local_file_store(no_mlflow_env: Path, tiny_model_dir: P
     assert "mlflow" in (result.run_dir / "report.md").read_text(encoding="utf-8").lower()
 
 
-def test_mlflow_default_store_follows_the_working_directory(no_mlflow_env: Path) -> None:
+def test_mlflow_default_store_follows_the_working_directory(no_mlflow_env: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from mlflow.tracking import MlflowClient
 
     run_ids = []
     for name in ("a", "b"):
         (no_mlflow_env / name).mkdir()
-        import os
-
-        os.chdir(no_mlflow_env / name)
+        monkeypatch.chdir(no_mlflow_env / name)
         tracker = open_tracker("mlflow", no_mlflow_env / name / "run", f"run-{name}", {"lr": 0.5})
         assert tracker is not None
         tracker.log({"loss": 1.5, "note": "not a number"}, step=1)
@@ -188,8 +188,6 @@ def test_mlflow_tracking_uri_from_the_environment(no_mlflow_env: Path,
     assert not (no_mlflow_env / "mlruns").exists()
     history = MlflowClient(tracking_uri=elsewhere).get_metric_history(where["run_id"], "loss")
     assert [(m.step, m.value) for m in history] == [(2, 0.25)]
-    import os
-
     assert os.environ["MLFLOW_TRACKING_URI"] == elsewhere  # the user's setting is left alone
 
 
