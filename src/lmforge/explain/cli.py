@@ -20,13 +20,15 @@ def add_explain_cli(sub: Any) -> None:
     from lmforge.explain.config import ExplainConfig
 
     explain = sub.add_parser(
-        "explain", help="which words made the model decide (integrated gradients, occlusion)",
+        "explain", help="which words made the model decide (integrated gradients, occlusion, "
+        "a TF-IDF run's own weights)",
         description="Token attributions merged to words, for the predicted class by default: "
         "coloured in the terminal, and as a self-contained HTML page with --html. Integrated "
         "Gradients reports its completeness check (sum of attributions vs the logit "
         "difference to the [PAD] baseline).")
     explain.add_argument("run_dir", help="run directory written by `lmforge train` or "
-                         "`lmforge export` (ONNX: --method occlusion)")
+                         "`lmforge export` (PyTorch, SetFit, ONNX or TF-IDF; --method auto picks "
+                         "what the run allows)")
     _add_config_fields(explain, ExplainConfig, skip=("run_dir",))
     explain.set_defaults(handler=cmd_explain)
 
