@@ -238,16 +238,12 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
         show_progress=cfg.show_progress,
     )
     out = Path(cfg.out)
-    with atomic_run_dir(out, cfg.overwrite) as tmp:
-        from lmforge.training.tracking import open_tracker
+    from lmforge.training.tracking import tracking
 
-        settings.tracker = open_tracker(cfg.log_to, tmp, out.name, to_mapping(cfg))
-        try:
-            fitted = fit(model, encoded["train"].input_ids, targets["train"], train_loss, settings,
-                         pad_id, validate if has_validation else None, tmp / "checkpoints")
-        finally:
-            if settings.tracker is not None:
-                settings.tracker.close()
+    with atomic_run_dir(out, cfg.overwrite) as tmp, \
+            tracking(cfg.log_to, tmp, out.name, to_mapping(cfg)) as settings.tracker:
+        fitted = fit(model, encoded["train"].input_ids, targets["train"], train_loss, settings,
+                     pad_id, validate if has_validation else None, tmp / "checkpoints")
         if task == "regression":
             fold_target_scale(model, mean, std)
         model.eval()
@@ -258,6 +254,8 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
                                            target_tensor(task, parts[name].targets, labels),
                                            eval_loss, pad_id, cfg.eval_batch_size)
                 metrics[name] = score_outputs(task, logits, parts[name].targets, labels)
+        if settings.tracker is not None and "test" in metrics:
+            settings.tracker.log_final("test", metrics["test"], fitted.steps, fitted.epochs_run)
         metrics["train"] = {
             "seconds": fitted.seconds,
             "samples_per_second": fitted.samples_seen / fitted.seconds if fitted.seconds else None,

@@ -147,6 +147,34 @@ def test_mlflow_run_in_a_local_file_store(no_mlflow_env: Path, tiny_model_dir: P
     # mlflow's global URI (which it also exports as $MLFLOW_TRACKING_URI) is not left behind
     assert not mlflow.is_tracking_uri_set()
     assert "mlflow" in (result.run_dir / "report.md").read_text(encoding="utf-8").lower()
+    # the run's final test scores go to the tracker too, at the last step
+    test = result.metrics["test"]
+    assert history("test_accuracy") == [(steps, pytest.approx(test["accuracy"], rel=1e-9))]
+    assert history("test_macro_f1") == [(steps, pytest.approx(test["macro_f1"], rel=1e-9))]
+
+
+def test_a_run_that_fails_is_a_failed_mlflow_run(no_mlflow_env: Path, tiny_model_dir: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from lmforge.training import loop
+
+    def broken_fit(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("out of memory (simulated)")
+
+    monkeypatch.setattr(loop, "fit", broken_fit)
+    data = write_csv(no_mlflow_env / "d.csv", sentiment_rows(60))
+    with pytest.raises(RuntimeError, match="simulated"):
+        lmforge.train(data=str(data), out=str(no_mlflow_env / "run"), model=str(tiny_model_dir),
+                      log_to="mlflow", **FAST)
+    assert not (no_mlflow_env / "run").exists()  # the run dir is never half-written
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # to read the store back
+    client = MlflowClient(tracking_uri=(no_mlflow_env / "mlruns").as_uri())
+    experiment = client.get_experiment_by_name("lmforge")
+    runs = client.search_runs([experiment.experiment_id])
+    assert [r.info.status for r in runs] == ["FAILED"] and runs[0].info.run_name == "run"
+    assert mlflow.active_run() is None and not mlflow.is_tracking_uri_set()
 
 
 def test_mlflow_default_store_follows_the_working_directory(no_mlflow_env: Path,

@@ -301,7 +301,7 @@ def train_setfit_run(cfg: Any, model_dir: Path, parts: dict[str, Any], labels: l
     from lmforge.rundir import atomic_run_dir
     from lmforge.scoring import score_outputs
     from lmforge.training.losses import balanced_class_weights, should_weight
-    from lmforge.training.tracking import open_tracker
+    from lmforge.training.tracking import tracking
 
     tokenizer, pad_id, encoded = api.encode_parts(cfg, model_dir, parts, data_summary)
     index = {label: i for i, label in enumerate(labels)}
@@ -315,31 +315,26 @@ def train_setfit_run(cfg: Any, model_dir: Path, parts: dict[str, Any], labels: l
     set_seed(cfg.seed)
     model = build_setfit_model(model_dir, labels).to("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(cfg.out)
-    with atomic_run_dir(out, cfg.overwrite) as tmp:
-        tracker = open_tracker(cfg.log_to, tmp, out.name, api.to_mapping(cfg))
-        try:
-            started = time.perf_counter()
-            tuned = tune_encoder(model, encoded["train"].input_ids, parts["train"].targets, pad_id,
-                                 cfg.setfit_iterations, cfg.seed, cfg.show_progress, tracker)
-            embeddings = embed_all(model, encoded["train"].input_ids, pad_id, cfg.eval_batch_size)
-            fit_head(model, embeddings, parts["train"].targets, labels, cfg.seed,
-                     "balanced" if weights else None)
-            seconds = time.perf_counter() - started
-            metrics: dict[str, Any] = {}
-            from lmforge.models.inference import forward_logits
+    with atomic_run_dir(out, cfg.overwrite) as tmp, \
+            tracking(cfg.log_to, tmp, out.name, api.to_mapping(cfg)) as tracker:
+        started = time.perf_counter()
+        tuned = tune_encoder(model, encoded["train"].input_ids, parts["train"].targets, pad_id,
+                             cfg.setfit_iterations, cfg.seed, cfg.show_progress, tracker)
+        embeddings = embed_all(model, encoded["train"].input_ids, pad_id, cfg.eval_batch_size)
+        fit_head(model, embeddings, parts["train"].targets, labels, cfg.seed,
+                 "balanced" if weights else None)
+        seconds = time.perf_counter() - started
+        metrics: dict[str, Any] = {}
+        from lmforge.models.inference import forward_logits
 
-            for name in ("test", "validation"):
-                if len(parts[name]):
-                    logits = forward_logits(model, encoded[name].input_ids, pad_id,
-                                            cfg.eval_batch_size)
-                    metrics[name] = score_outputs("single", logits, parts[name].targets, labels)
-            if tracker is not None and "validation" in metrics:
-                tracker.log({f"validation_{k}": metrics["validation"][k]
-                             for k in ("accuracy", "macro_f1", "loss") if k in metrics["validation"]},
-                            tuned["steps"], 1)
-        finally:
-            if tracker is not None:
-                tracker.close()
+        for name in ("test", "validation"):
+            if len(parts[name]):
+                logits = forward_logits(model, encoded[name].input_ids, pad_id,
+                                        cfg.eval_batch_size)
+                metrics[name] = score_outputs("single", logits, parts[name].targets, labels)
+        for name in ("validation", "test"):
+            if tracker is not None and name in metrics:
+                tracker.log_final(name, metrics[name], tuned["steps"], 1)
         log.info("setfit: %d pairs (%d similar), %d steps, %.1f s; pair loss %.4f",
                  tuned["pairs"], tuned["positive_pairs"], tuned["steps"], seconds, tuned["pair_loss"])
         metrics["train"] = {

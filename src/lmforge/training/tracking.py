@@ -21,6 +21,8 @@ import csv
 import importlib.util
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 HISTORY_FILE = "metrics_history.csv"
 TRACKING_FILE = "tracking.json"
 NEEDS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}  # --log-to value -> import name
+FINAL_METRICS = ("accuracy", "macro_f1", "loss", "mse", "mae", "r2", "micro_f1")
 
 
 def tracker_problems(kind: str) -> list[str]:
@@ -71,11 +74,19 @@ class Tracker:
         elif self.backend is not None:
             self.backend.log(numbers, step=step)
 
-    def close(self) -> None:
+    def log_final(self, split: str, metrics: dict[str, Any], step: int, epoch: int | None) -> None:
+        """The scores of a finished run (``test_accuracy``...) at its last step."""
+        self.log({f"{split}_{k}": metrics[k] for k in FINAL_METRICS if k in metrics}, step, epoch)
+
+    def close(self, failed: bool = False) -> None:
         if self._csv is not None:
             self._csv.close()
             self._csv = None
         if self.backend is not None:
+            if failed and self.kind == "mlflow":
+                import mlflow
+
+                mlflow.end_run(status="FAILED")  # accelerate's finish() would say FINISHED
             self.backend.finish()
             self.backend = None
         if self.unset_mlflow_uri:
@@ -88,6 +99,21 @@ class Tracker:
         if self.where:
             write_json(self.run_dir / TRACKING_FILE, {**self.where, "values_logged": self.logged})
             self.where = {}
+
+
+@contextmanager
+def tracking(kind: str, run_dir: Path, run_name: str, config: dict[str, Any]) -> Iterator[Tracker | None]:
+    """``open_tracker`` for a ``with`` block: closed at its end, marked failed (MLflow run
+    status FAILED) when the block raises; the exception still propagates."""
+    tracker = open_tracker(kind, run_dir, run_name, config)
+    try:
+        yield tracker
+    except BaseException:
+        if tracker is not None:
+            tracker.close(failed=True)
+        raise
+    if tracker is not None:
+        tracker.close()
 
 
 def open_tracker(kind: str, run_dir: Path, run_name: str, config: dict[str, Any]) -> Tracker | None:
