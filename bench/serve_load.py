@@ -86,28 +86,36 @@ class Phase:
     statuses: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
+    client_cpu_s: float = 0.0  # this process's CPU time during the load
+    mean_batch: float = 0.0  # texts per forward pass, from the server's /metrics
+    load_before: float = 0.0  # 1-minute load average when the phase started
 
 
-async def http_post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str,
-                    body: bytes) -> int:
-    """One keep-alive HTTP/1.1 POST; returns the status (a tiny client: the load generator
-    shares the machine with the server, so it must cost little)."""
-    writer.write(b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: %d\r\n\r\n%s" % (path.encode(), len(body), body))
+def post_request(path: str, body: bytes) -> bytes:
+    """The whole HTTP/1.1 request, encoded once up front."""
+    return (b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (path.encode(), len(body), body))
+
+
+async def http_post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    request: bytes) -> int:
+    """One keep-alive HTTP/1.1 POST; returns the status. A tiny client: the load generator
+    shares the 2 cores with the server, so it must cost little (it runs in this process, the
+    server in its own; its CPU per request is printed)."""
+    writer.write(request)
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    length = next(int(v) for k, _, v in (line.partition(":") for line in lines[1:])
-                  if k.lower() == "content-length")
-    await reader.readexactly(length)
+    status = int(head[9:12])  # b"HTTP/1.1 200 OK"
+    at = head.lower().index(b"\r\ncontent-length:") + 17
+    await reader.readexactly(int(head[at:head.index(b"\r\n", at)]))
     return status
 
 
 async def load(port: int, texts: list[str], phase: Phase, clients: int, requests: int,
                max_seconds: float) -> None:
-    bodies = [json.dumps({"texts": [t]}).encode() for t in texts]
+    bodies = [post_request("/v1/predict", json.dumps({"texts": [t]}).encode()) for t in texts]
     sent = 0
+    cpu_started = time.process_time()
     started = time.perf_counter()
     deadline = started + max_seconds
 
@@ -119,7 +127,7 @@ async def load(port: int, texts: list[str], phase: Phase, clients: int, requests
                 body = bodies[sent % len(bodies)]
                 sent += 1
                 t0 = time.perf_counter()
-                status = await http_post(reader, writer, "/v1/predict", body)
+                status = await http_post(reader, writer, body)
                 phase.statuses[status] = phase.statuses.get(status, 0) + 1
                 if status == 200:
                     phase.latencies.append(time.perf_counter() - t0)
@@ -130,6 +138,7 @@ async def load(port: int, texts: list[str], phase: Phase, clients: int, requests
 
     await asyncio.gather(*(client() for _ in range(clients)))
     phase.seconds = time.perf_counter() - started
+    phase.client_cpu_s = time.process_time() - cpu_started
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -163,8 +172,11 @@ def run_phase(run: Path, phase: Phase, texts: list[str], args: argparse.Namespac
             if time.monotonic() > deadline:
                 raise SystemExit("server not ready after 120 s")
             time.sleep(0.2)
+        phase.load_before = os.getloadavg()[0]
         asyncio.run(load(port, texts, phase, args.clients, args.requests, args.max_seconds))
         phase.peak_rss_mb = peak_rss_mb(server.pid)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+            phase.mean_batch = mean_batch_size(r.read().decode())
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -172,6 +184,16 @@ def run_phase(run: Path, phase: Phase, texts: list[str], args: argparse.Namespac
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+def mean_batch_size(metrics_text: str) -> float:
+    values = {}
+    for line in metrics_text.splitlines():
+        name = line.split("{")[0]
+        if name in ("lmforge_batch_size_sum", "lmforge_batch_size_count"):
+            values[name] = float(line.split()[-1])
+    count = values.get("lmforge_batch_size_count", 0.0)
+    return values.get("lmforge_batch_size_sum", 0.0) / count if count else float("nan")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -209,14 +231,17 @@ def main() -> None:
     print(f"lmforge serve on 127.0.0.1: {model}; {args.clients} clients, {args.requests} "
           f"requests of 1 text per phase, server threads {args.threads}, {os.cpu_count()} CPUs")
     print(f"{'phase':<10} {'flags':<72} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'200':>6} {'503':>6} {'other':>6} {'peak RSS MB':>12}")
+          f"{'200':>6} {'503':>6} {'other':>6} {'peak RSS MB':>12} {'batch':>6} "
+          f"{'client ms/req':>13} {'load':>5}")
     for p in phases:
         ok = p.statuses.get(200, 0)
         busy = p.statuses.get(503, 0)
         other = sum(p.statuses.values()) - ok - busy
         print(f"{p.name:<10} {' '.join(p.flags):<72} {ok / p.seconds:>8.1f} "
               f"{1000 * percentile(p.latencies, 50):>8.1f} {1000 * percentile(p.latencies, 99):>8.1f} "
-              f"{ok:>6} {busy:>6} {other:>6} {p.peak_rss_mb:>12.0f}")
+              f"{ok:>6} {busy:>6} {other:>6} {p.peak_rss_mb:>12.0f} {p.mean_batch:>6.1f} "
+              f"{1000 * p.client_cpu_s / max(1, sum(p.statuses.values())):>13.3f} "
+              f"{p.load_before:>5.2f}")
     batched, unbatched = phases[0], phases[1]
     ratio = (batched.statuses.get(200, 0) / batched.seconds) / (
         unbatched.statuses.get(200, 0) / unbatched.seconds)

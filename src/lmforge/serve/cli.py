@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import logging
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return run_server(args.run_dirs, config_from_args(args))
 
 
+def prefer_passive_omp_wait() -> None:
+    """Idle OpenMP threads sleep instead of spinning (OMP_WAIT_POLICY=PASSIVE), unless the
+    user set a policy. The server's event loop thread shares the cores with torch's intra-op
+    threads; spinning threads steal that CPU and, when any other process is busy, stall each
+    other at every barrier. On this 2-core machine with another job running, the default policy
+    served 12 req/s unbatched and 75 batched (tiny model, 2 threads), PASSIVE 338 and 1,520.
+    libgomp reads it when torch is imported, so it must be set before that."""
+    if "OMP_WAIT_POLICY" in os.environ:
+        return
+    if "torch" in sys.modules:
+        log.debug("torch is already imported: OMP_WAIT_POLICY=PASSIVE would not take effect")
+        return
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+
 def run_server(run_dirs: Sequence[str | Path], config: ServeConfig) -> int:
     """Serve until SIGTERM/Ctrl-C (uvicorn handles both: stop accepting, finish in-flight
     requests, then the app's shutdown drains the queues)."""
+    prefer_passive_omp_wait()
     import uvicorn
 
     from lmforge.serve.app import create_app
