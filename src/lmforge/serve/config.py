@@ -20,9 +20,10 @@ class ServeConfig:
     max_batch_size: int = 32
     """Most texts in one forward pass. Texts of concurrent requests are grouped up to this many;
     1 turns dynamic batching off."""
-    forward_batch_size: int = 16
-    """Texts per forward pass within one batch: the batch is sorted by token length and run in
-    chunks of this many, so short texts are not padded to the batch's longest."""
+    forward_batch_size: int = 32
+    """Most texts per forward pass within one batch: the batch is sorted by token length and cut
+    into passes where the padding saved outweighs the cost of one more pass, so short texts
+    are not padded to the batch's longest."""
     max_wait_ms: float = 5.0
     """How long the first queued text waits for others to join its batch, in milliseconds."""
     max_queue_texts: int = 1024
