@@ -14,8 +14,11 @@ then the server is stopped with SIGTERM. The load stops by itself (also after
   overflow    --max-batch-size 1 --max-queue-texts 16 (more clients than the queue
               holds: extra requests get 503 + Retry-After; RSS must stay bounded)
 
-Prints requests/s, p50/p99 latency of successful requests, status counts and the
-server's peak RSS (VmHWM) for each, and the batched/unbatched throughput ratio.
+Prints requests/s, p50/p99 latency of successful requests, status counts, the
+server's peak RSS (VmHWM), the mean texts per forward pass (server's /metrics), the load
+generator's own CPU per request and the 1-minute load average when the phase started
+(another job on the cores skews the ratio: rerun when it is high), and the
+batched/unbatched throughput ratio.
 Default model: the default all-MiniLM-L6-v2 encoder with a random 2-class head (speed
 does not depend on the head's weights); --tiny uses a random 2-layer BERT instead.
 """
