@@ -107,6 +107,30 @@ def test_onnx_runs_default_to_occlusion_and_refuse_ig(onnx_client: Any) -> None:
     assert "holds an ONNX model (no gradients). Use --method occlusion" in message
 
 
+def test_tfidf_runs_are_explained_by_their_linear_weights(tmp_path: Path) -> None:
+    import lmforge
+    from lmforge.serve.app import create_app
+    from tests.conftest import sentiment_rows, write_csv
+
+    data = write_csv(tmp_path / "d.csv", sentiment_rows(80))
+    run = lmforge.train(data=str(data), out=str(tmp_path / "tfidf"), model="tfidf",
+                        show_progress=False).run_dir
+    c = serve_app(create_app([run]), raise_server_exceptions=False)
+    try:
+        r = c.post("/v1/explain", json={"texts": ["a great and moving film"]})
+        assert r.status_code == 200, r.text
+        (e,) = r.json()["explanations"]
+        assert e["method"] == "linear" and e["words"] == ["a", "great", "and", "moving", "film"]
+        assert len(e["scores"]) == 5 and e["label"] == e["target"]
+        occlusion = c.post("/v1/explain", json={"texts": ["a great film"], "method": "occlusion"})
+        assert occlusion.status_code == 200 and occlusion.json()["explanations"][0]["method"] == "occlusion"
+        message = error_of(c.post("/v1/explain", json={"texts": ["x"], "method": "ig"}), 422,
+                           "config_error")
+        assert "occlusion" in message
+    finally:
+        c.__exit__(None, None, None)
+
+
 def test_explain_is_in_the_openapi_schema(client: Any) -> None:
     spec = client.get("/openapi.json").json()
     operation = spec["paths"]["/v1/explain"]["post"]

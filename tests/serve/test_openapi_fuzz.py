@@ -58,7 +58,8 @@ def fuzz(server: LiveServer, mode: str, headers: dict[str, str] | None = None) -
 
 def test_valid_requests_succeed_and_match_the_schema(live_server: LiveServer) -> None:
     seen = fuzz(live_server, "positive")
-    assert seen["POST /v1/predict"] <= {200, 413}  # 413: a generated list over 256 texts
+    # 404: a generated model name that is not served; 413: a generated list over 256 texts
+    assert seen["POST /v1/predict"] <= {200, 404, 413}
     assert 200 in seen["POST /v1/predict"]
     # 404: a generated model name; 413: over 16 texts; 422: a text that is empty once cleaned
     # has nothing to explain

@@ -134,13 +134,12 @@ def batch_logits(classifier: Any, texts: list[str]) -> Any:
 
 def explain_texts(classifier: Any, texts: Sequence[str], method: str | None) -> list[dict[str, Any]]:
     """Word attributions -> one dict per explanation, shaped like ``protocol.WordExplanation``.
-    ``method`` None: ig where the run has a PyTorch model, occlusion otherwise (ONNX)."""
+    ``method`` None: what ``lmforge explain`` picks (ig for PyTorch runs, occlusion for ONNX,
+    linear for TF-IDF)."""
     from lmforge.explain.attribute import explain
 
-    if method is None:
-        method = "occlusion" if getattr(classifier, "backend", "torch") == "onnx" else "ig"
     out = []
-    for e in explain(classifier, list(texts), method=method):
+    for e in explain(classifier, list(texts), method=method or "auto"):
         item: dict[str, Any] = {
             "index": e.index, "target": e.target, "method": e.method, "text": e.text,
             "words": e.words, "spans": [list(span) for span in e.spans], "scores": e.scores,

@@ -56,8 +56,9 @@ class ExplainRequest(BaseModel):
     method: Literal["ig", "occlusion"] | None = Field(
         default=None,
         description="ig: Integrated Gradients on the input word embeddings ([PAD] baseline); "
-        "occlusion: leave-one-word-out, the drop in the target's logit. Default: ig for "
-        "PyTorch runs, occlusion for ONNX runs (no gradients there).",
+        "occlusion: leave-one-word-out, the drop in the target's logit. Default: ig for PyTorch "
+        "runs, occlusion for ONNX runs (no gradients there), and for TF-IDF runs their exact "
+        "per-word contributions (coefficient x tf-idf weight; method 'linear' in the answer).",
     )
 
 
@@ -80,7 +81,7 @@ class WordExplanation(BaseModel):
     index: int = Field(description="Position of the text in the request (multi-label runs: one "
                        "entry per explained label).")
     target: str = Field(description="The label explained (regression: value).")
-    method: Literal["ig", "occlusion"]
+    method: Literal["ig", "occlusion", "linear"]
     text: str = Field(description="The text as the model read it (cleaned); spans index into it.")
     words: list[str]
     spans: list[list[int]] = Field(description="[start, end) character span of each word in text.")
