@@ -26,6 +26,8 @@ from typing import Any
 
 from lmforge.errors import ModelError
 
+WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"  # the word analyzer's tokens: one-letter words count
+
 log = logging.getLogger(__name__)
 
 MAX_FEATURES = 200_000  # the most frequent n-grams; more only grows the file
@@ -69,7 +71,7 @@ def _vectorizer(spec: FeatureSpec, vocabulary: dict[str, int] | None = None) -> 
     from sklearn.feature_extraction.text import CountVectorizer
 
     # one-letter words count ("a", "I", "5"); sklearn warns when a char analyzer gets a pattern
-    words = {"token_pattern": r"(?u)\b\w+\b"} if spec.analyzer == "word" else {}
+    words = {"token_pattern": WORD_TOKEN_PATTERN} if spec.analyzer == "word" else {}
     return CountVectorizer(analyzer=spec.analyzer, ngram_range=spec.ngram_range, lowercase=True,
                            max_features=None if vocabulary else MAX_FEATURES,
                            vocabulary=vocabulary, dtype=np.float32, **words)

@@ -23,10 +23,10 @@ import re
 from collections import defaultdict
 from typing import Any
 
+from lmforge.baseline.tfidf import WORD_TOKEN_PATTERN
 from lmforge.explain.words import WordPieces
 
-# the token pattern of lmforge.baseline.tfidf's word analyzer: one-letter words count
-WORD_PATTERN = re.compile(r"(?u)\b\w+\b")
+WORD_PATTERN = re.compile(WORD_TOKEN_PATTERN)  # the tokens of the TF-IDF word analyzer
 SPACE_RUNS = re.compile(r"\s\s+")  # sklearn's char analyzer collapses these to one space
 
 

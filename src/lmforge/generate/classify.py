@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lmforge.errors import ConfigError, DataError
+from lmforge.generate.config import CALIBRATIONS
 from lmforge.generate.models import CausalLM
 
 log = logging.getLogger(__name__)
@@ -337,8 +338,8 @@ def classify_zero_shot(texts: Sequence[str], labels: Sequence[str], *, method: s
     check_examples(examples, labels, "examples")
     if method not in ("auto", "generative", "embedding"):
         raise ConfigError(f"method: unknown '{method}'; valid: auto, generative, embedding")
-    if calibrate not in ("none", "content-free", "batch"):
-        raise ConfigError(f"calibrate: unknown '{calibrate}'; valid: none, content-free, batch")
+    if calibrate not in CALIBRATIONS:
+        raise ConfigError(f"calibrate: unknown '{calibrate}'; valid: {', '.join(CALIBRATIONS)}")
     texts = list(texts)
     if calibrate == "batch" and len(texts) < BATCH_CALIBRATION_MIN_TEXTS:
         raise ConfigError(f"calibrate batch estimates each label's prior from the texts classified "
