@@ -160,20 +160,34 @@ def encode_parts(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any],
     mostly unknown tokens. Shared by fine-tuning and SetFit."""
     import torch
 
-    from lmforge.data.tokenize import encode_texts
+    from lmforge.data.tokenize import encode_texts, window_spec_from
     from lmforge.models.build import load_tokenizer
 
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     tokenizer = load_tokenizer(model_dir)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    encoded = {name: encode_texts(tokenizer, part.texts, cfg.max_length, cfg.truncation)
+    windows = window_spec_from(cfg)
+    encoded = {name: encode_texts(tokenizer, part.texts, cfg.max_length, cfg.truncation, windows)
                for name, part in parts.items()}
     data_summary["max_length"] = cfg.max_length
-    data_summary["truncation"] = cfg.truncation
+    data_summary["truncation"] = cfg.truncation if windows is None else "window"
     data_summary["over_max_length"] = {k: v.n_truncated for k, v in encoded.items()}
+    if windows is not None:
+        data_summary["windows"] = {
+            "stride": windows.stride, "max_windows": windows.max_windows,
+            "train_windows": cfg.train_windows,
+            "per_text": {k: round(len(v.input_ids) / max(1, v.n_texts), 3)
+                         for k, v in encoded.items()},
+            "capped": {k: v.n_capped for k, v in encoded.items()},
+        }
+        for name, enc in encoded.items():
+            log.info("%s: %d texts read as %d windows of up to %d tokens (%d over the limit, "
+                     "%d over %d windows: middle windows skipped)", name, enc.n_texts,
+                     len(enc.input_ids), cfg.max_length, enc.n_truncated, enc.n_capped,
+                     windows.max_windows)
     for name, enc in encoded.items():
-        if enc.n_truncated:
+        if enc.n_truncated and windows is None:
             log.info("%s: %d of %d texts are longer than %d tokens (longest %d); shortened "
                      "with %s", name, enc.n_truncated, len(enc.input_ids), cfg.max_length,
                      enc.longest, cfg.truncation)
@@ -223,8 +237,9 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
     has_validation = len(parts["validation"]) > 0
 
     def validate(m: Any) -> tuple[float, dict[str, Any]]:
-        logits, _ = streaming_loss(m, encoded["validation"].input_ids, targets["validation"],
-                                   eval_loss, pad_id, cfg.eval_batch_size)
+        val = encoded["validation"]
+        logits, _ = streaming_loss(m, val.input_ids, targets["validation"], eval_loss, pad_id,
+                                   cfg.eval_batch_size, val.owner, val.n_texts)
         metrics = score_outputs(task, logits, parts["validation"].targets, labels, (mean, std))
         summary = {k: metrics[k] for k in ("loss", "accuracy", "macro_f1", "mse") if k in metrics}
         score = metrics[key] if key != "loss" else -metrics["loss"]
@@ -235,7 +250,7 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
         eval_batch_size=cfg.eval_batch_size, weight_decay=cfg.weight_decay,
         warmup_ratio=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm, grad_accum=cfg.grad_accum,
         early_stopping_patience=cfg.early_stopping_patience, seed=cfg.seed,
-        show_progress=cfg.show_progress,
+        show_progress=cfg.show_progress, train_windows=cfg.train_windows,
     )
     out = Path(cfg.out)
     from lmforge.training.tracking import tracking
@@ -243,16 +258,19 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
     with atomic_run_dir(out, cfg.overwrite) as tmp, \
             tracking(cfg.log_to, tmp, out.name, to_mapping(cfg)) as settings.tracker:
         fitted = fit(model, encoded["train"].input_ids, targets["train"], train_loss, settings,
-                     pad_id, validate if has_validation else None, tmp / "checkpoints")
+                     pad_id, validate if has_validation else None, tmp / "checkpoints",
+                     encoded["train"].rows_per_text() if encoded["train"].owner else None)
         if task == "regression":
             fold_target_scale(model, mean, std)
         model.eval()
         metrics: dict[str, Any] = {}
         for name in ("test", "validation"):
             if len(parts[name]):
-                logits, _ = streaming_loss(model, encoded[name].input_ids,
+                enc = encoded[name]
+                logits, _ = streaming_loss(model, enc.input_ids,
                                            target_tensor(task, parts[name].targets, labels),
-                                           eval_loss, pad_id, cfg.eval_batch_size)
+                                           eval_loss, pad_id, cfg.eval_batch_size,
+                                           enc.owner, enc.n_texts)
                 metrics[name] = score_outputs(task, logits, parts[name].targets, labels)
         if settings.tracker is not None and "test" in metrics:
             settings.tracker.log_final("test", metrics["test"], fitted.steps, fitted.epochs_run)

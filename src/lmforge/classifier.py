@@ -69,23 +69,27 @@ class Classifier(PredictSurface):
     settings: dict[str, Any]
 
     def logits(self, texts: Sequence[str]) -> Any:
-        from lmforge.models.inference import forward_logits
+        from lmforge.models.inference import text_logits
 
         encoded = encode_for_model(self, texts)
-        return forward_logits(self.model, encoded.input_ids, _pad_id(self.tokenizer),
-                              self.batch_size)
+        return text_logits(self.model, encoded, _pad_id(self.tokenizer), self.batch_size)
 
 
 def encode_for_model(clf: Any, texts: Sequence[str]) -> Any:
-    """Texts -> token ids the way training saw them (same cleaning, ``max_length`` and
-    truncation), for any backend with ``tokenizer``, ``max_length`` and ``truncation``."""
+    """Texts -> token ids the way training saw them (same cleaning, ``max_length``,
+    truncation or windows), for any backend with ``tokenizer``, ``max_length``,
+    ``truncation`` and ``settings`` (the run's config.yaml)."""
     from lmforge.data.clean import clean_text
-    from lmforge.data.tokenize import encode_texts
+    from lmforge.data.tokenize import encode_texts, window_spec_from
 
     texts = _as_texts(texts)
+    windows = window_spec_from(getattr(clf, "settings", None) or {})
     encoded = encode_texts(clf.tokenizer, [clean_text(t) for t in texts],
-                           clf.max_length, clf.truncation)
-    if encoded.n_truncated:
+                           clf.max_length, clf.truncation, windows)
+    if encoded.n_truncated and windows is not None:
+        log.info("%d of %d texts were longer than %d tokens and were read as windows",
+                 encoded.n_truncated, len(texts), clf.max_length)
+    elif encoded.n_truncated:
         log.info("%d of %d texts were longer than %d tokens and were shortened (%s)",
                  encoded.n_truncated, len(texts), clf.max_length, clf.truncation)
     return encoded

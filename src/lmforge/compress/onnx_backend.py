@@ -49,6 +49,7 @@ class OnnxClassifier(PredictSurface):
 
         from lmforge.classifier import _pad_id, encode_for_model
         from lmforge.data.tokenize import sorted_batches
+        from lmforge.models.inference import pool_windows
 
         encoded = encode_for_model(self, texts)
         input_names = {i.name for i in self.model.get_inputs()}
@@ -61,7 +62,7 @@ class OnnxClassifier(PredictSurface):
                 feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
             result[idx] = self.model.run(None, {k: v for k, v in feed.items()
                                                 if k in input_names})[0]
-        return result
+        return pool_windows(result, encoded.owner, encoded.n_texts)
 
 
 def pad_numpy(rows: Sequence[list[int]], pad_id: int) -> dict[str, Any]:

@@ -45,6 +45,19 @@ class TrainConfig:
     truncation: Literal["head+tail", "head", "tail"] = "head+tail"
     """How texts over --max-length are shortened: keep the first quarter and last three quarters
     of the budget (head+tail, Sun et al. 2019), only the head, or only the tail. Counted and reported."""
+    long_text: Literal["truncate", "window"] = "truncate"
+    """What to do with texts over --max-length: truncate (per --truncation), or window: read the
+    whole text as overlapping windows of --max-length tokens, each encoded, the text's logits
+    the mean of its windows' logits (training, evaluation, prediction, the service and ONNX)."""
+    window_stride: int | None = None
+    """--long-text window: tokens from one window's start to the next (default three quarters
+    of --max-length, so neighbouring windows share a quarter)."""
+    max_windows: int = 8
+    """--long-text window: at most this many windows per text (cost bound); a longer text keeps
+    its first quarter and last three quarters of windows, and is counted in the report."""
+    train_windows: int | None = None
+    """--long-text window: windows per text drawn at random each training epoch (default: all,
+    up to --max-windows); 1 trains on one random window per text per epoch, the cheapest."""
     seed: int = 0
     """One seed for the split, initialisation, shuffling and dropout."""
     weight_decay: float = 0.01
@@ -132,6 +145,18 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 problems.append(f"{name}: must be >= 1 when given, got {value}")
+        if self.window_stride is not None and not 1 <= self.window_stride < self.max_length:
+            problems.append(f"window_stride: must be between 1 and max_length - 1 "
+                            f"({self.max_length - 1}), got {self.window_stride}")
+        if self.max_windows < 2:
+            problems.append(f"max_windows: must be >= 2 (the first and the last window), "
+                            f"got {self.max_windows}")
+        if self.train_windows is not None and not 1 <= self.train_windows:
+            problems.append(f"train_windows: must be >= 1 when given, got {self.train_windows}")
+        if self.long_text == "truncate" and (self.window_stride is not None
+                                             or self.train_windows is not None):
+            problems.append("window_stride/train_windows: only used with --long-text window; "
+                            "add it or drop them")
         if not self.label_sep:
             problems.append("label_sep: must not be empty")
         from lmforge.augment.eda import spec_problems

@@ -5,6 +5,12 @@ shortened by the chosen strategy and counted. ``head+tail`` keeps the first
 quarter and the last three quarters of the token budget: Sun et al. (2019),
 "How to Fine-Tune BERT for Text Classification", found head+tail beats either
 end alone on long reviews.
+
+``window`` reads a long text whole instead: overlapping windows of ``max_length``
+tokens every ``stride`` tokens, each framed by the special tokens; the text's
+logits are the mean of its windows' logits (``pool_windows``). A cap on windows
+per text bounds the cost: beyond it the first and last windows are kept (the
+head+tail idea at the window level) and the capped texts are counted.
 """
 
 from __future__ import annotations
@@ -19,9 +25,71 @@ HEAD_SHARE = 0.25
 
 @dataclass
 class Encoded:
-    input_ids: list[list[int]]
-    n_truncated: int  # texts longer than max_length
+    """Token ids of some texts: one row per text, or with windows several rows per text."""
+
+    input_ids: list[list[int]]  # the rows the model reads
+    n_truncated: int  # texts longer than max_length (shortened, or read as several windows)
     longest: int  # longest text in tokens, special tokens included
+    owner: list[int] | None = None  # windows: the text of each row; None: row i is text i
+    n_texts: int = -1  # texts encoded (rows, without windows)
+    n_capped: int = 0  # windows: texts with more windows than the cap (middle windows skipped)
+
+    def __post_init__(self) -> None:
+        if self.n_texts < 0:
+            self.n_texts = len(self.input_ids)
+
+    def rows_per_text(self) -> list[list[int]]:
+        """For each text, the indices of its rows in ``input_ids``."""
+        if self.owner is None:
+            return [[i] for i in range(len(self.input_ids))]
+        rows: list[list[int]] = [[] for _ in range(self.n_texts)]
+        for row, text in enumerate(self.owner):
+            rows[text].append(row)
+        return rows
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """How ``window`` mode cuts a long text: ``stride`` tokens between window starts
+    (content tokens, special tokens excluded), at most ``max_windows`` per text."""
+
+    stride: int
+    max_windows: int
+
+
+def window_spec_from(settings: Any) -> WindowSpec | None:
+    """The ``WindowSpec`` of a config (TrainConfig or a run's config.yaml mapping), or
+    None when long texts are truncated (runs from before windows had no ``long_text``)."""
+    get = settings.get if isinstance(settings, dict) else lambda k, d=None: getattr(settings, k, d)
+    if get("long_text", "truncate") != "window":
+        return None
+    max_length = int(get("max_length", 128))
+    stride = get("window_stride", None) or default_stride(max_length)
+    return WindowSpec(stride=int(stride), max_windows=int(get("max_windows", 8) or 8))
+
+
+def default_stride(max_length: int) -> int:
+    """Three quarters of the window: neighbouring windows share a quarter of their tokens."""
+    return max(1, (3 * max_length) // 4)
+
+
+def window_starts(n_tokens: int, budget: int, stride: int) -> list[int]:
+    """Start offsets of the windows of ``budget`` content tokens that cover ``n_tokens``,
+    one every ``stride`` tokens; the last window ends at the text's end."""
+    if n_tokens <= budget:
+        return [0]
+    last = n_tokens - budget
+    return list(range(0, last, stride)) + [last]
+
+
+def cap_windows(starts: list[int], max_windows: int) -> list[int]:
+    """At most ``max_windows`` starts: the first quarter and the last three quarters of
+    them (at least one of each), as head+tail does with tokens."""
+    if len(starts) <= max_windows:
+        return starts
+    head = max(1, int(max_windows * HEAD_SHARE))
+    tail = max(1, max_windows - head)
+    return starts[:head] + starts[len(starts) - tail :]
 
 
 def special_token_frame(tokenizer: Any) -> tuple[list[int], list[int]]:
@@ -52,22 +120,36 @@ def truncate(ids: list[int], budget: int, strategy: str) -> list[int]:
 
 
 def encode_texts(
-    tokenizer: Any, texts: Sequence[str], max_length: int, strategy: str = "head+tail"
+    tokenizer: Any, texts: Sequence[str], max_length: int, strategy: str = "head+tail",
+    windows: WindowSpec | None = None,
 ) -> Encoded:
+    """Token ids of ``texts`` framed by the special tokens. Texts over ``max_length``
+    are shortened by ``strategy``, or with ``windows`` read as overlapping windows."""
     prefix, suffix = special_token_frame(tokenizer)
     budget = max_length - len(prefix) - len(suffix)
     if budget < 1:
         raise ValueError(f"max_length {max_length} leaves no room for text tokens")
     bare = tokenizer(list(texts), add_special_tokens=False)["input_ids"] if texts else []
     out: list[list[int]] = []
-    n_truncated = 0
-    longest = 0
-    for ids in bare:
+    owner: list[int] = []
+    n_truncated = n_capped = longest = 0
+    for text, ids in enumerate(bare):
         longest = max(longest, len(ids) + len(prefix) + len(suffix))
         if len(ids) > budget:
             n_truncated += 1
-        out.append(prefix + truncate(list(ids), budget, strategy) + suffix)
-    return Encoded(out, n_truncated, longest)
+        if windows is None:
+            out.append(prefix + truncate(list(ids), budget, strategy) + suffix)
+            continue
+        starts = window_starts(len(ids), budget, min(windows.stride, budget))
+        if len(starts) > windows.max_windows:
+            n_capped += 1
+            starts = cap_windows(starts, windows.max_windows)
+        for start in starts:
+            out.append(prefix + list(ids[start : start + budget]) + suffix)
+            owner.append(text)
+    if windows is None:
+        return Encoded(out, n_truncated, longest)
+    return Encoded(out, n_truncated, longest, owner=owner, n_texts=len(bare), n_capped=n_capped)
 
 
 def pad_batch(rows: Sequence[list[int]], pad_id: int) -> dict[str, Any]:

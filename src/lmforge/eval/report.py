@@ -237,7 +237,17 @@ def _data_lines(data: dict[str, Any]) -> list[str]:
         if changed:
             lines.append(f"- texts changed by cleaning: {_counts(changed)}")
     over = data.get("over_max_length")
-    if over is not None:
+    windows = data.get("windows")
+    if over is not None and windows:
+        lines.append(f"- texts over max length ({data.get('max_length')} tokens), read whole as "
+                     f"overlapping windows (stride {windows['stride']}, at most "
+                     f"{windows['max_windows']} per text): {_counts(over)}")
+        lines.append(f"- windows per text: {_counts(windows['per_text'])}; texts over the "
+                     f"window cap (middle windows skipped): {_counts(windows['capped'])}")
+        if windows.get("train_windows"):
+            lines.append(f"- training drew {windows['train_windows']} window(s) per text at "
+                         "random each epoch; evaluation reads every window")
+    elif over is not None:
         lines.append(f"- texts over max length ({data.get('max_length')} tokens, shortened "
                      f"{data.get('truncation')}): {_counts(over)}")
     unknown = data.get("mostly_unknown_tokens")

@@ -345,7 +345,7 @@ def train_warnings(data: dict[str, Any], n_train: int, task: str) -> list[str]:
         out.append(f"{dups} of {rows_in} rows were exact duplicates and were dropped; "
                    "check the export.")
     over = (data.get("over_max_length") or {}).get("train", 0)
-    if n_train and over / n_train >= TRUNCATED_SHARE:
+    if n_train and over / n_train >= TRUNCATED_SHARE and "windows" not in data:
         out.append(f"{over} of {n_train} training texts are longer than {data.get('max_length')} "
                    f"tokens and are shortened ({data.get('truncation')}); raise --max-length if "
                    "what is cut matters.")

@@ -44,6 +44,26 @@ def forward_logits(
     return result
 
 
+def pool_windows(row_logits: Any, owner: Sequence[int] | None, n_texts: int) -> Any:
+    """Each text's logits: the mean of its windows' rows (``Encoded.owner``); rows
+    unchanged when every text is one row."""
+    import numpy as np
+
+    if owner is None:
+        return row_logits
+    owner_arr = np.asarray(owner, dtype=np.int64)
+    pooled = np.zeros((n_texts, row_logits.shape[1]), dtype=np.float64)
+    np.add.at(pooled, owner_arr, row_logits)
+    counts = np.bincount(owner_arr, minlength=n_texts)
+    return (pooled / counts[:, None]).astype(np.float32)
+
+
+def text_logits(model: Any, encoded: Any, pad_id: int, batch_size: int) -> Any:
+    """Logits per text of an ``Encoded`` (windows pooled)."""
+    rows = forward_logits(model, encoded.input_ids, pad_id, batch_size)
+    return pool_windows(rows, encoded.owner, encoded.n_texts)
+
+
 def logits_to_outputs(task: str, logits: Any) -> Any:
     """Probabilities (single: softmax, multi: sigmoid) or values (regression)."""
     import numpy as np

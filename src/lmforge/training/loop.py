@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class LoopSettings:
     early_stopping_patience: int
     seed: int
     show_progress: bool = True
+    train_windows: int | None = None  # windows: rows per text drawn each epoch (None: all)
     tracker: Any = None  # lmforge.training.tracking.Tracker: per-step loss/lr, per-epoch metrics
 
 
@@ -58,11 +60,17 @@ def fit(
     pad_id: int,
     validate: Callable[[Any], tuple[float, dict[str, Any]]] | None = None,
     checkpoint_dir: Path | None = None,
+    rows_per_text: Sequence[list[int]] | None = None,
 ) -> FitResult:
     """Train ``model`` in place; returns history. Restores the best epoch's weights.
 
     ``validate(model) -> (score, metrics)`` is called after each epoch; higher
     score is better. Without it every epoch runs and the last weights are kept.
+
+    With ``rows_per_text`` (long texts read as windows: ``Encoded.rows_per_text()``)
+    an example is a text whose rows of ``train_ids`` are its windows: the text's
+    logits are the mean of its windows' logits, the loss is taken on those, and
+    ``settings.train_windows`` caps the windows drawn per text each epoch.
     """
     import torch
     from accelerate import Accelerator
@@ -75,12 +83,17 @@ def fit(
         gradient_accumulation_steps=settings.grad_accum,
     )
     optimizer = build_optimizer(model, settings.lr, settings.weight_decay)
-    batches_per_epoch = math.ceil(len(train_ids) / settings.batch_size)
+    n_examples = len(rows_per_text) if rows_per_text is not None else len(train_ids)
+    batches_per_epoch = math.ceil(n_examples / settings.batch_size)
     steps_per_epoch = math.ceil(batches_per_epoch / settings.grad_accum)
     total_steps = steps_per_epoch * settings.epochs
     scheduler = linear_warmup_decay(optimizer, int(settings.warmup_ratio * total_steps), total_steps)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
-    lengths = [len(r) for r in train_ids]
+    if rows_per_text is None:
+        rows_per_text = [[i] for i in range(len(train_ids))]
+    cap = settings.train_windows or max(len(r) for r in rows_per_text)
+    lengths = [sum(len(train_ids[r]) for r in rows[:cap]) for rows in rows_per_text]
+    draw = random.Random(settings.seed)
 
     result = FitResult()
     best_state: dict[str, Any] | None = None
@@ -95,11 +108,14 @@ def fit(
         )
         running, seen_in_epoch = 0.0, 0
         for i, idx in enumerate(bar):
-            batch = pad_batch([train_ids[j] for j in idx], pad_id)
+            rows, owner = draw_rows(idx, rows_per_text, cap, draw)
+            batch = pad_batch([train_ids[r] for r in rows], pad_id)
             batch = {k: v.to(accelerator.device) for k, v in batch.items()}
             y = train_targets[idx].to(accelerator.device)
             with accelerator.accumulate(model), accelerator.autocast():
                 logits = model(**batch).logits
+                if owner is not None:
+                    logits = mean_by_owner(logits, owner.to(logits.device), len(idx))
                 loss = loss_fn(logits, y)
                 accelerator.backward(loss)
                 if accelerator.sync_gradients and settings.max_grad_norm > 0:
@@ -168,6 +184,35 @@ def fit(
     return result
 
 
+def draw_rows(idx: list[int], rows_per_text: Sequence[list[int]], cap: int,
+              draw: Any) -> tuple[list[int], Any]:
+    """The rows of a batch of texts and, when a text has several, which text each row
+    belongs to (position in ``idx``); texts with more than ``cap`` windows get ``cap``
+    of them drawn at random, in text order."""
+    import torch
+
+    rows: list[int] = []
+    owner: list[int] = []
+    for pos, text in enumerate(idx):
+        mine = rows_per_text[text]
+        if len(mine) > cap:
+            mine = sorted(draw.sample(mine, cap))
+        rows.extend(mine)
+        owner.extend([pos] * len(mine))
+    if len(rows) == len(idx):
+        return rows, None
+    return rows, torch.tensor(owner, dtype=torch.long)
+
+
+def mean_by_owner(row_logits: Any, owner: Any, n_texts: int) -> Any:
+    """Mean of the rows of each text: ``pool_windows`` in torch, differentiable."""
+    import torch
+
+    sums = row_logits.new_zeros((n_texts, row_logits.shape[1])).index_add(0, owner, row_logits)
+    counts = torch.bincount(owner, minlength=n_texts).to(row_logits.dtype)
+    return sums / counts[:, None]
+
+
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
     """safetensors file written to a temp name then renamed: never half a file."""
     from safetensors.torch import save_file
@@ -180,9 +225,20 @@ def save_checkpoint(state: dict[str, Any], path: Path) -> None:
 
 def streaming_loss(
     model: Any, input_ids: Sequence[list[int]], targets: Any, loss_fn: Callable[[Any, Any], Any],
-    pad_id: int, batch_size: int,
+    pad_id: int, batch_size: int, owner: Sequence[int] | None = None, n_texts: int = 0,
 ) -> tuple[Any, float]:
-    """Logits (numpy, input order) and the mean loss, accumulated batch by batch."""
+    """Logits (numpy, input order) and the mean loss, accumulated batch by batch.
+    With ``owner`` (windows) the rows are pooled per text first, then the loss taken."""
+    if owner is not None:
+        import torch
+
+        from lmforge.models.inference import pool_windows
+
+        rows = forward_logits(model, input_ids, pad_id, batch_size)
+        logits = pool_windows(rows, owner, n_texts)
+        with torch.no_grad():
+            loss = float(loss_fn(torch.from_numpy(logits), targets))
+        return logits, loss
     total = 0.0
 
     def add(logits: Any, idx: list[int]) -> None:
