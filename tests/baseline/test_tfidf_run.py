@@ -196,7 +196,7 @@ def test_baseline_can_be_turned_off(tmp_path: Path) -> None:
     from lmforge.api import _fit_baseline, resolve_train_config
 
     cfg = resolve_train_config(data="x.csv", out=str(tmp_path / "r"), baseline=False)
-    assert _fit_baseline(cfg, {}, [], None) is None
+    assert _fit_baseline(cfg, {}, [], None) == (None, None)
     assert "--no-baseline" in _help_of_train()
 
 
