@@ -431,7 +431,8 @@ def load(run_dir: str | os.PathLike[str], batch_size: int | None = None) -> Any:
     """Load a run directory for prediction: ``clf.predict([...])``, ``clf.predict_proba([...])``.
 
     The backend follows what the run holds: PyTorch weights, or the ONNX file that
-    ``lmforge export`` writes (same surface either way)."""
+    ``lmforge export`` writes, blended with the run's TF-IDF part when ``--ensemble auto``
+    kept it (same surface either way)."""
     from lmforge.compress.onnx_backend import load_run
 
     return load_run(run_dir, batch_size)

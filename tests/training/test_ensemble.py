@@ -311,3 +311,32 @@ def test_help_describes_the_flag() -> None:
 
     text = " ".join(_help_of_train().split())
     assert "--ensemble {auto,off}" in text and "w chosen on the validation split only" in text
+
+
+def test_the_verdict_weighs_the_final_model() -> None:
+    blend = decide([f"test {i}" for i in range(30)], gold(30), logit_rows([0.8] * 30))
+    verdict = blend.verdict({"accuracy": 0.9, "n": 1000}, {"test": {"accuracy": 0.8},
+                                                          "seconds": 1.0}, 99.0)
+    assert verdict["time_ratio"] == pytest.approx(100.0)  # both parts' training time
+    assert verdict["worth_it"] is True and "the ensemble" not in verdict["sentence"]
+    assert verdict["rule"].startswith("worth it when the ensemble's test accuracy beats")
+    worse = blend.verdict({"accuracy": 0.7, "n": 1000}, {"test": {"accuracy": 0.8},
+                                                         "seconds": 1.0}, 99.0)
+    assert "matches or beats the ensemble's (0.800 vs 0.700), and the ensemble took 100x" in \
+        worse["sentence"]
+
+
+@pytest.mark.parametrize(("ensemble", "method"), [
+    ({"choice": "blend", "weight": 0.65}, "finetune + tfidf blend 0.65"),
+    ({"choice": "baseline", "weight": 0.0}, "finetune -> tfidf"),
+    ({"choice": "transformer", "weight": 1.0, "off": "--ensemble off"}, "finetune"),
+])
+def test_runs_list_names_what_predicts(tmp_path: Path, ensemble: dict[str, Any],
+                                       method: str) -> None:
+    from lmforge.training.runs import read_run
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "config.yaml").write_text("task: single\nmodel: default\n", encoding="utf-8")
+    (tmp_path / "metrics.json").write_text(json.dumps({"test": {"accuracy": 0.9},
+                                                       "ensemble": ensemble}), encoding="utf-8")
+    assert read_run(tmp_path).method == method

@@ -3,7 +3,9 @@
 ``load_run(RUN_DIR)`` returns a ``Classifier`` (PyTorch) or an ``OnnxClassifier``
 depending on what ``RUN_DIR/model`` holds; both have the same surface
 (``labels``, ``task``, ``classes_``, ``logits``, ``predict``, ``predict_proba``,
-``decode``), so predict, evaluate and serve need not know which one they got.
+``decode``), so predict, evaluate and serve need not know which one they got. A run holding
+``ensemble.json`` loads as an ``EnsembleClassifier`` (``lmforge.ensemble_run``) over
+one of these and its TF-IDF part.
 Text goes through the same cleaning, tokenization and truncation as in
 training, so both backends see identical token ids.
 """
