@@ -63,6 +63,31 @@ def test_a_baseline_choice_predicts_with_the_tfidf_part_alone(tiny_run: Path,
     np.testing.assert_array_equal(clf.logits(TEXTS), tfidf.logits(TEXTS))
 
 
+@pytest.mark.parametrize("task", ["multi", "regression"])
+def test_multi_label_and_regression_ensembles_blend_probabilities_or_values(
+        task: str, tmp_path: Path) -> None:
+    from lmforge.ensemble_run import outputs_of
+    from tests.serve.conftest import make_run
+
+    labels = ("long", "neg", "pos")
+    plain = make_run(tmp_path / "plain", labels=labels, task=task, seed=2)
+    run = make_ensemble_run(plain, tmp_path / "ens", weight=0.25, task=task)
+    clf = lmforge.load(run)
+    assert clf.backend == "ensemble" and clf.labels == ([] if task == "regression" else
+                                                         list(labels))
+    transformer, tfidf = lmforge.load(plain), clf.baseline
+    if task == "multi":
+        expected = 0.25 * transformer.predict_proba(TEXTS) + 0.75 * tfidf.predict_proba(TEXTS)
+        np.testing.assert_allclose(clf.predict_proba(TEXTS), expected, atol=1e-6)
+        np.testing.assert_allclose(outputs_of("multi", clf.logits(TEXTS)), expected, atol=1e-6)
+        assert all(isinstance(p, tuple) for p in clf.predict(TEXTS))
+    else:
+        expected = 0.25 * np.array(transformer.predict(TEXTS)) + 0.75 * np.array(
+            tfidf.predict(TEXTS))
+        np.testing.assert_allclose(clf.predict(TEXTS), expected, rtol=1e-5)
+        assert clf.predict(["excellent superb"])[0] > clf.predict(["awful dull"])[0]
+
+
 def test_broken_ensemble_runs_say_what_to_do(tiny_run: Path, tmp_path: Path) -> None:
     import shutil
 
