@@ -227,7 +227,8 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
         dict(zip(labels, class_weights, strict=True)) if class_weights else None
     )
     warn_before_training(data_summary, parts["train"], labels, task)
-    baseline = _fit_baseline(cfg, parts, labels, "balanced" if class_weights else None)
+    baseline, baseline_model = _fit_baseline(cfg, parts, labels,
+                                             "balanced" if class_weights else None)
 
     set_seed(cfg.seed)  # the new head's initialisation depends on it
     model = build_classifier(model_dir, task, labels, cfg.dropout)
@@ -264,6 +265,7 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
             fold_target_scale(model, mean, std)
         model.eval()
         metrics: dict[str, Any] = {}
+        split_logits: dict[str, Any] = {}
         for name in ("test", "validation"):
             if len(parts[name]):
                 enc = encoded[name]
@@ -272,6 +274,13 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
                                            eval_loss, pad_id, cfg.eval_batch_size,
                                            enc.owner, enc.n_texts)
                 metrics[name] = score_outputs(task, logits, parts[name].targets, labels)
+                split_logits[name] = logits
+        # --ensemble: chosen on validation; "test"/"validation" become the final model's
+        from lmforge.training.ensemble import decide_ensemble, write_ensemble_parts
+
+        ensemble = decide_ensemble(cfg.ensemble, task, labels, parts, split_logits,
+                                   baseline_model, baseline)
+        ensemble.apply(metrics)
         if settings.tracker is not None and "test" in metrics:
             settings.tracker.log_final("test", metrics["test"], fitted.steps, fitted.epochs_run)
         metrics["train"] = {
@@ -288,13 +297,11 @@ def _train_on(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any], labels: 
         metrics["data"] = data_summary
         if baseline is not None:
             if "test" in metrics and "test" in baseline:
-                from lmforge.baseline.run import compare_to_baseline
-
-                baseline["verdict"] = compare_to_baseline(task, metrics["test"], baseline["test"],
-                                                          fitted.seconds, baseline.get("seconds"))
+                baseline["verdict"] = ensemble.verdict(metrics["test"], baseline, fitted.seconds)
                 log.info("%s", baseline["verdict"]["sentence"])
             metrics["baseline"] = baseline
         write_run(tmp, cfg, model, tokenizer, metrics, task, labels, model_dir)
+        write_ensemble_parts(tmp, ensemble, str(cfg.out))
     log.info("wrote %s", out)
     return TrainResult(run_dir=out, metrics=metrics, config=cfg)
 
@@ -313,24 +320,25 @@ def warn_before_training(data_summary: dict[str, Any], train_part: Any, labels: 
 
 
 def _fit_baseline(cfg: TrainConfig, parts: dict[str, Any], labels: list[str],
-                  class_weight: str | None) -> dict[str, Any] | None:
-    """The TF-IDF baseline's metrics (seconds on a CPU), or None when turned off."""
+                  class_weight: str | None) -> tuple[dict[str, Any] | None, Any]:
+    """The TF-IDF baseline's metrics (seconds on a CPU) and the fitted ``TfidfModel`` (for
+    ``--ensemble``); (None, None) when turned off, ({"skipped": why}, None) when it failed."""
     if not cfg.baseline:
-        return None
+        return None, None
     from lmforge.baseline.run import fit_baseline
     from lmforge.errors import ModelError
 
     try:
-        _, baseline = fit_baseline(cfg.task, parts, labels, class_weight)
+        model, baseline = fit_baseline(cfg.task, parts, labels, class_weight)
     except ModelError as exc:  # e.g. texts of emoji only: no n-grams; the transformer may cope
         log.warning("no TF-IDF baseline: %s", exc)
-        return {"skipped": str(exc)}
+        return {"skipped": str(exc)}, None
     test = baseline.get("test", {})
     shown = ", ".join(f"{k} {test[k]:.4f}" for k in ("accuracy", "macro_f1", "micro_f1", "r2")
                       if isinstance(test.get(k), float))
     log.info("baseline (%s, %.1f s): test %s", baseline["model"], baseline["seconds"],
              shown or "not scored")
-    return baseline
+    return baseline, model
 
 
 def _train_tfidf(cfg: TrainConfig, parts: dict[str, Any], labels: list[str],
@@ -441,7 +449,8 @@ def load(run_dir: str | os.PathLike[str], batch_size: int | None = None) -> Any:
     """Load a run directory for prediction: ``clf.predict([...])``, ``clf.predict_proba([...])``.
 
     The backend follows what the run holds: PyTorch weights, or the ONNX file that
-    ``lmforge export`` writes (same surface either way)."""
+    ``lmforge export`` writes, blended with the run's TF-IDF part when ``--ensemble auto``
+    kept it (same surface either way)."""
     from lmforge.compress.onnx_backend import load_run
 
     return load_run(run_dir, batch_size)

@@ -178,7 +178,10 @@ def test_baseline_numbers_in_metrics_json(trained_with_baseline: Any) -> None:
     assert baseline["features"]["n_features"] > 20 and baseline["features"]["analyzer"] == "word"
     verdict = baseline["verdict"]
     assert verdict["metric"] == "accuracy" and verdict["worth_it"] in (True, False)
-    assert verdict["time_ratio"] == pytest.approx(metrics["train"]["seconds"] / baseline["seconds"])
+    # --ensemble auto: a blend's training time is both parts'
+    seconds = metrics["train"]["seconds"] + (
+        baseline["seconds"] if metrics["ensemble"]["choice"] == "blend" else 0.0)
+    assert verdict["time_ratio"] == pytest.approx(seconds / baseline["seconds"])
 
 
 def test_report_and_card_say_whether_the_model_is_worth_it(trained_with_baseline: Any) -> None:
@@ -188,7 +191,9 @@ def test_report_and_card_say_whether_the_model_is_worth_it(trained_with_baseline
     assert "## Baseline" in report and "| test | TF-IDF + logistic regression | 60 |" in report
     assert f"**Is the model worth its cost?** {verdict['sentence']}" in report
     assert "worth its cost here" in verdict["sentence"].lower()
-    assert "Rule: worth it when the transformer's test accuracy beats" in report
+    final = "ensemble" if trained_with_baseline.metrics["ensemble"]["choice"] == "blend" else \
+        "transformer"
+    assert f"Rule: worth it when the {final}'s test accuracy beats" in report
     assert verdict["sentence"] in (run / "README.md").read_text(encoding="utf-8")
 
 
@@ -196,7 +201,7 @@ def test_baseline_can_be_turned_off(tmp_path: Path) -> None:
     from lmforge.api import _fit_baseline, resolve_train_config
 
     cfg = resolve_train_config(data="x.csv", out=str(tmp_path / "r"), baseline=False)
-    assert _fit_baseline(cfg, {}, [], None) is None
+    assert _fit_baseline(cfg, {}, [], None) == (None, None)
     assert "--no-baseline" in _help_of_train()
 
 

@@ -133,3 +133,30 @@ def test_setfit_run_exports_to_onnx_and_explains(setfit_run: Path, tmp_path: Pat
     (explanation,) = explain(setfit_run, ["great superb film"], steps=8, max_steps=16)
     assert explanation.words == ["great", "superb", "film"] and explanation.target in {"neg", "pos"}
     assert len(explanation.scores) == 3 and any(s != 0 for s in explanation.scores)
+
+
+def test_setfit_without_validation_has_no_ensemble(setfit_run: Path) -> None:
+    metrics = json.loads((setfit_run / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["ensemble"]["off"].startswith("no validation split")
+    assert not (setfit_run / "ensemble.json").exists()
+
+
+def test_setfit_with_validation_goes_through_the_ensemble(tmp_path: Path,
+                                                          tiny_model_dir: Path) -> None:
+    rows = sentiment_rows(80)
+    train = write_csv(tmp_path / "train.csv", rows[:20])
+    validation = write_csv(tmp_path / "validation.csv", rows[20:40])
+    test = write_csv(tmp_path / "test.csv", rows[40:])
+    result = lmforge.train(data=str(train), validation=str(validation), test=str(test),
+                           out=str(tmp_path / "run"), model=str(tiny_model_dir), max_length=32,
+                           show_progress=False, setfit_iterations=2)
+    ensemble = result.metrics["ensemble"]
+    assert result.metrics["data"]["method"]["method"] == "setfit"
+    assert ensemble["choice"] in ("blend", "transformer", "baseline")
+    assert set(ensemble["validation"]) == {"transformer", "baseline", "blend"}
+    assert (result.run_dir / "ensemble.json").exists() == (ensemble["choice"] != "transformer")
+    clf = lmforge.load(result.run_dir)
+    assert lmforge.evaluate(result.run_dir, test)["accuracy"] == pytest.approx(
+        result.metrics["test"]["accuracy"])
+    if ensemble["choice"] != "transformer":  # the SetFit model is the ensemble's transformer part
+        assert clf.backend == "ensemble" and clf.transformer.model.__class__.__name__ == "SetFitModel"

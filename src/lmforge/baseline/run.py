@@ -29,7 +29,7 @@ COMPARED = {"single": ("accuracy", "accuracy"), "multi": ("micro_f1", "micro-F1"
             "regression": ("r2", "R2")}
 POINTS_PER_TENFOLD = 1.0  # gain (points) asked of the transformer per 10x its training time
 NOISE_STANDARD_ERRORS = 2.0  # a gain within 2 standard errors of the test estimate is noise
-RULE = ("worth it when the transformer's test {name} beats the baseline's by more than two "
+RULE = ("worth it when the {model}'s test {name} beats the baseline's by more than two "
         "standard errors of the test estimate and by at least one point (0.01) per tenfold of "
         "training time: 10x the baseline's time asks 1 point, 100x 2 points, 1000x 3 points")
 
@@ -63,8 +63,11 @@ def score_splits(model: TfidfModel, parts: dict[str, Any], labels: Sequence[str]
 
 
 def compare_to_baseline(task: str, model_test: dict[str, Any], baseline_test: dict[str, Any],
-                        model_seconds: float | None, baseline_seconds: float | None) -> dict[str, Any]:
+                        model_seconds: float | None, baseline_seconds: float | None,
+                        model_name: str = "transformer") -> dict[str, Any]:
     """The "is the transformer worth its cost" verdict, with the numbers behind it.
+    ``model_name`` names the model in the sentences ("ensemble" for a blend with the
+    baseline, whose training time is both parts').
 
     Gain is in points (hundredths) of accuracy (single), micro-F1 (multi) or R2
     (regression); the time ratio is the transformer's training seconds over the
@@ -72,11 +75,11 @@ def compare_to_baseline(task: str, model_test: dict[str, Any], baseline_test: di
     sqrt(p(1-p)/n) for the shares, Olkin-Finn 2 sqrt(R2)(1-R2)/sqrt(n) for R2.
     """
     key, name = COMPARED[task]
-    rule = RULE.format(name=name)
+    rule = RULE.format(name=name, model=model_name)
     m, b, n = model_test.get(key), baseline_test.get(key), int(model_test.get("n") or 0)
     if m is None or b is None or not n or not model_seconds or not baseline_seconds:
         return {"metric": key, "worth_it": None, "rule": rule,
-                "sentence": "The transformer and the baseline could not be compared (no test "
+                "sentence": f"The {model_name} and the baseline could not be compared (no test "
                             "score or no training time)."}
     gain = 100.0 * (m - b)
     ratio = model_seconds / baseline_seconds
@@ -93,11 +96,11 @@ def compare_to_baseline(task: str, model_test: dict[str, Any], baseline_test: di
     if gain <= 0:
         worth, sentence = False, (
             f"Not worth its cost here: the TF-IDF baseline's test {name} matches or beats the "
-            f"transformer's ({b:.3f} vs {m:.3f}), and the transformer took {times} its training "
+            f"{model_name}'s ({b:.3f} vs {m:.3f}), and the {model_name} took {times} its training "
             "time.")
     elif gain <= noise:
         worth, sentence = False, (
-            f"Not clearly worth its cost here: the transformer's test {name} is {gain:.1f} points "
+            f"Not clearly worth its cost here: the {model_name}'s test {name} is {gain:.1f} points "
             f"higher ({scores}), which is within the noise of {n} test examples (±{noise:.1f} "
             f"points), for {times} the training time.")
     elif gain < required:

@@ -193,7 +193,12 @@ def distill_run(config: DistillConfig) -> CompressResult:
     out = Path(config.out)
     refuse_existing(out, config.overwrite)
     teacher = load_run(source)
-    student, tokenizer, info = build_student(spec, teacher, config.seed)
+    network = teacher  # what the student is cut from
+    if getattr(teacher, "backend", None) == "ensemble":
+        log.info("the teacher '%s' is an ensemble run: the student learns what it predicts (%s) "
+                 "and is built from its transformer part", source, teacher.describe())
+        network = teacher.transformer
+    student, tokenizer, info = build_student(spec, network, config.seed)
     student.config.problem_type = PROBLEM_TYPES[teacher.task]
 
     examples = load_labelled_file(config.data, teacher.settings, teacher.task)

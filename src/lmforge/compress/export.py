@@ -1,6 +1,10 @@
 """``lmforge export RUN --onnx [--int8] --out DIR``: an ONNX run directory, checked
 against PyTorch before anything is written.
 
+An ensemble run (``--ensemble auto`` kept the TF-IDF baseline) exports its transformer
+part; the TF-IDF part and ensemble.json are copied, so the exported run blends the ONNX
+transformer with the same TF-IDF part and weight. Parity is checked on the transformer.
+
 The graph is traced with the TorchScript exporter (``dynamo=False``): it handles
 the transformers encoders we train with dynamic batch and sequence axes. int8 is
 ONNX Runtime's dynamic quantization: weights stored as int8, activations
@@ -178,12 +182,21 @@ def check_parity(reference: Any, candidate: Any, texts: list[str], tolerance: fl
             "texts": len(texts)}
 
 
+def copy_ensemble_part(source: Path, dest: Path) -> None:
+    """An ensemble run's TF-IDF part and ensemble.json, copied as they are."""
+    from lmforge.ensemble_run import BASELINE_DIR, ENSEMBLE_FILE
+
+    shutil.copytree(source / BASELINE_DIR, dest / BASELINE_DIR)
+    shutil.copy2(source / ENSEMBLE_FILE, dest / ENSEMBLE_FILE)
+
+
 def export_run(config: ExportConfig) -> CompressResult:
     """Export ``config.run_dir`` to ONNX (optionally int8) at ``config.out``, with a report."""
-    from lmforge.compress.measure import measure
+    from lmforge.compress.measure import measure, parameters_of
     from lmforge.compress.onnx_backend import ONNX_FILE, load_onnx_classifier, load_run
     from lmforge.compress.report import comparison_json, write_report
     from lmforge.compress.rundata import test_examples
+    from lmforge.ensemble_run import BASELINE_DIR, ENSEMBLE_FILE, with_transformer
     from lmforge.rundir import atomic_run_dir, check_run_dir, refuse_existing, write_json
 
     config.validate()
@@ -193,39 +206,47 @@ def export_run(config: ExportConfig) -> CompressResult:
     refuse_existing(out, config.overwrite)
     bench = config.bench()
     original = load_run(source)
+    ensemble = getattr(original, "backend", None) == "ensemble"
+    network = original.transformer if ensemble else original  # what becomes an ONNX graph
     test = test_examples(original.settings, original.task, config.data)
     texts = parity_texts(test, original.max_length)
 
     with atomic_run_dir(out, config.overwrite) as tmp:
         model_dir = tmp / "model"
         model_dir.mkdir()
-        original.tokenizer.save_pretrained(str(model_dir))
-        original.model.config.save_pretrained(str(model_dir))
+        network.tokenizer.save_pretrained(str(model_dir))
+        network.model.config.save_pretrained(str(model_dir))
         shutil.copy2(source / "config.yaml", tmp / "config.yaml")
         write_json(tmp / "metrics.json", {})  # so the half-built dir loads as a run below
+        if ensemble:
+            copy_ensemble_part(source, tmp)
         fp32_path = model_dir / "model.fp32.onnx"
-        export_onnx_model(original.model, original.tokenizer, fp32_path, config.opset)
+        export_onnx_model(network.model, network.tokenizer, fp32_path, config.opset)
         fp32 = load_onnx_classifier(tmp, onnx_path=fp32_path, num_threads=bench.threads)
-        parity = {"fp32": check_parity(original, fp32, texts, config.tolerance, "ONNX fp32")}
+        parity = {"fp32": check_parity(network, fp32, texts, config.tolerance, "ONNX fp32")}
         variants = [("ONNX fp32", fp32)]
         if config.int8:
             int8_path = model_dir / "model.int8.onnx"
             quantize_int8(fp32_path, int8_path)
             int8 = load_onnx_classifier(tmp, onnx_path=int8_path, num_threads=bench.threads)
-            parity["int8"] = check_parity(original, int8, texts, config.int8_tolerance,
+            parity["int8"] = check_parity(network, int8, texts, config.int8_tolerance,
                                           "ONNX int8")
             variants.append(("ONNX int8", int8))
 
         rows = [measure(original, "original", test, bench)]
-        rows += [measure(clf, name, test, bench, model_dir, parameters=rows[0].parameters)
+        rows += [measure(with_transformer(original, clf, tmp) if ensemble else clf, name, test,
+                         bench, model_dir, parameters=rows[0].parameters)
                  for name, clf in variants]
         final = variants[-1][1].onnx_path
         os.replace(final, model_dir / ONNX_FILE)
         for leftover in model_dir.glob("model.*.onnx"):
             leftover.unlink()
 
+        # an ONNX run's parameter count is read back from here: the network's alone (an
+        # ensemble adds its TF-IDF part's when measured)
         details = {"source": str(source.resolve()), "format": "onnx", "int8": config.int8,
-                   "opset": config.opset, "parameters": rows[0].parameters, "parity": parity}
+                   "opset": config.opset, "parity": parity,
+                   "parameters": parameters_of(network) if ensemble else rows[0].parameters}
         notes = [f"ONNX fp32 vs PyTorch: max abs diff on logits "
                  f"{parity['fp32']['max_abs_diff']:.2g} (tolerance {config.tolerance:g})."]
         if config.int8:
@@ -235,6 +256,11 @@ def export_run(config: ExportConfig) -> CompressResult:
                          f"{parity['int8']['texts']} texts.")
         notes.append(f"Exported from {source}; this directory's model is "
                      f"model/{ONNX_FILE} ({rows[-1].backend}).")
+        if ensemble:
+            details["ensemble"] = {"choice": original.choice, "weight": original.weight}
+            notes.append(f"An ensemble run: its transformer part was exported (parity above is "
+                         f"the transformer's); {BASELINE_DIR}/ and {ENSEMBLE_FILE} were copied, "
+                         f"so this run predicts with {original.describe()}, like the original.")
         report = write_report(tmp, f"Export of {source.name}", rows, bench, notes)
         metrics: dict[str, Any] = {"test": rows[-1].test_metrics} if rows[-1].test_metrics else {}
         metrics.update({"export": details, "comparison": comparison_json(rows, bench)})

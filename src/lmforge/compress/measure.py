@@ -44,7 +44,7 @@ class Measurement:
 
     name: str
     run_dir: str
-    backend: str  # pytorch | onnx-fp32 | onnx-int8 | tfidf
+    backend: str  # pytorch | onnx-fp32 | onnx-int8 | tfidf; an ensemble: pytorch+tfidf, ...
     parameters: int
     size_mb: float
     latency_p50_ms: float
@@ -131,6 +131,8 @@ def is_quantized(onnx_path: Path) -> bool:
 
 
 def backend_of(clf: Any) -> str:
+    if getattr(clf, "backend", None) == "ensemble":
+        return f"{backend_of(clf.transformer)}+tfidf"
     if getattr(clf, "backend", None) == "tfidf":
         return "tfidf"
     onnx_path = getattr(clf, "onnx_path", None)
@@ -145,8 +147,10 @@ def parameters_of(clf: Any) -> int:
     For an exported run this is the count recorded at export time: ONNX constant
     folding merges and reshapes some weights, so counting the graph's tensors
     would shift the number without the network having changed. A TF-IDF run counts its
-    linear model's coefficients (``tfidf_parameters``).
+    linear model's coefficients (``tfidf_parameters``); an ensemble run, both parts'.
     """
+    if getattr(clf, "backend", None) == "ensemble":
+        return parameters_of(clf.transformer) + tfidf_parameters(clf.baseline.model)
     if backend_of(clf) == "tfidf":
         return tfidf_parameters(clf.model)
     onnx_path = getattr(clf, "onnx_path", None)
@@ -204,22 +208,15 @@ def measure(clf: Any, name: str, test: Any | None, bench: BenchSettings | None =
     """Size, speed at ``bench.threads`` threads, and test scores of a loaded classifier.
 
     ``clf`` may be a ``Classifier``, an ``OnnxClassifier`` (build it with
-    ``num_threads=bench.threads``: ONNX Runtime's count is fixed per session) or a TF-IDF
-    run's ``TfidfClassifier``.
+    ``num_threads=bench.threads``: ONNX Runtime's count is fixed per session), a TF-IDF
+    run's ``TfidfClassifier`` or an ``EnsembleClassifier`` (both parts timed and sized).
     """
     from lmforge.compress.rundata import score
 
     bench = bench or BenchSettings()
     texts = list(test.texts) if test is not None and len(test) else list(SAMPLE_TEXTS)
     backend = backend_of(clf)
-    if model_dir is None:
-        model_dir = Path(clf.run_dir) / "model"
-    if backend == "pytorch":
-        size = model_file_size_mb(model_dir)
-    elif backend == "tfidf":
-        size = model_dir_size_mb(model_dir)
-    else:
-        size = os.path.getsize(clf.onnx_path) / 1e6
+    size = size_mb(clf, model_dir)
     batch_size = clf.batch_size
     clf.batch_size = max(batch_size, bench.throughput_batch)  # one forward per timed call
     try:
@@ -244,6 +241,24 @@ def measure(clf: Any, name: str, test: Any | None, bench: BenchSettings | None =
              bench.throughput_batch,
              f", accuracy {row.accuracy:.4f}" if row.accuracy is not None else "")
     return row
+
+
+def size_mb(clf: Any, model_dir: Path | None = None) -> float:
+    """What the model weighs on disk (``model_dir``: where its files are, default
+    ``RUN/model``); an ensemble run, both parts (``RUN/model`` and ``RUN/baseline``)."""
+    if getattr(clf, "backend", None) == "ensemble":
+        from lmforge.ensemble_run import BASELINE_DIR
+
+        return (size_mb(clf.transformer, model_dir)
+                + model_dir_size_mb(Path(clf.run_dir) / BASELINE_DIR))
+    backend = backend_of(clf)
+    if model_dir is None:
+        model_dir = Path(clf.run_dir) / "model"
+    if backend == "pytorch":
+        return model_file_size_mb(model_dir)
+    if backend == "tfidf":
+        return model_dir_size_mb(model_dir)
+    return os.path.getsize(clf.onnx_path) / 1e6
 
 
 def measure_run(run_dir: str | os.PathLike[str], name: str | None = None,

@@ -3,7 +3,9 @@
 ``load_run(RUN_DIR)`` returns a ``Classifier`` (PyTorch) or an ``OnnxClassifier``
 depending on what ``RUN_DIR/model`` holds; both have the same surface
 (``labels``, ``task``, ``classes_``, ``logits``, ``predict``, ``predict_proba``,
-``decode``), so predict, evaluate and serve need not know which one they got.
+``decode``), so predict, evaluate and serve need not know which one they got. A run holding
+``ensemble.json`` loads as an ``EnsembleClassifier`` (``lmforge.ensemble_run``) over
+one of these and its TF-IDF part.
 Text goes through the same cleaning, tokenization and truncation as in
 training, so both backends see identical token ids.
 """
@@ -150,12 +152,23 @@ def is_onnx_run(run_dir: str | os.PathLike[str]) -> bool:
 def load_run(run_dir: str | os.PathLike[str], batch_size: int | None = None,
              num_threads: int | None = None) -> Any:
     """A ``Classifier``, ``OnnxClassifier`` or ``TfidfClassifier``, chosen by what
-    ``RUN_DIR/model`` holds.
+    ``RUN_DIR/model`` holds; an ``EnsembleClassifier`` (that model blended with the TF-IDF
+    part in ``RUN_DIR/baseline``) when the run holds ``ensemble.json``.
 
     ``num_threads`` sets ONNX Runtime's intra-op threads (PyTorch's are process-wide:
     use ``torch.set_num_threads``).
     """
     path = check_run_dir(run_dir)
+    from lmforge.ensemble_run import is_ensemble_run, load_ensemble_run
+
+    if is_ensemble_run(path):  # `lmforge train --ensemble auto` kept the TF-IDF baseline
+        return load_ensemble_run(path, batch_size, num_threads)
+    return load_model_dir_run(path, batch_size, num_threads)
+
+
+def load_model_dir_run(path: Path, batch_size: int | None = None,
+                       num_threads: int | None = None) -> Any:
+    """The classifier of what ``RUN_DIR/model`` holds alone (an ensemble run's transformer)."""
     if is_onnx_run(path):
         return load_onnx_classifier(path, batch_size, num_threads)
     from lmforge.baseline.run import is_tfidf_run, load_tfidf_run

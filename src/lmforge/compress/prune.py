@@ -153,6 +153,17 @@ def prune_run(config: PruneConfig) -> CompressResult:
     out = Path(config.out)
     refuse_existing(out, config.overwrite)
     original = load_run(source)
+    parts_note = None
+    if getattr(original, "backend", None) == "ensemble":
+        parts_note = (f"{source.name} is an ensemble run ({original.describe()}): its transformer "
+                      "part was pruned; the TF-IDF part and the blend are not carried over, and "
+                      "'original' is the transformer part alone.")
+        log.warning("'%s' is an ensemble run (it predicts with %s): pruning its transformer part "
+                    "(model/). The pruned run is the pruned transformer alone: the TF-IDF part "
+                    "and the blend weight, chosen for the unpruned transformer, are not carried "
+                    "over, and the report compares the transformer part before and after.",
+                    source, original.describe())
+        original = original.transformer
     n_layers = len(encoder_layers(original.model))
     if config.layers is not None and config.layers >= n_layers:
         raise ConfigError(
@@ -215,7 +226,7 @@ def prune_run(config: PruneConfig) -> CompressResult:
                 measure(pruned, "pruned", test, bench)]
         recovery = (f"then {config.epochs} epoch(s) of recovery fine-tuning on {len(train)} "
                     f"examples of {train.source}" if config.epochs else "no recovery fine-tune")
-        notes = [f"Removed {what}, {recovery}."]
+        notes = [f"Removed {what}, {recovery}."] + ([parts_note] if parts_note else [])
         if details["method"] == "heads":
             notes.append("Removed heads (layer: original indices): " + "; ".join(
                 f"{k}: {v}" for k, v in details["removed_heads"].items()) + ".")

@@ -62,7 +62,7 @@ def render_report_md(title: str, rows: Sequence[Measurement], bench: BenchSettin
         f"batches of {bench.throughput_batch} ({bench.throughput_texts} texts). Speed-up and "
         f"Δ accuracy are against the first row. Size is the weight file(s) only"
         + (" (a TF-IDF model: its n-gram vocabulary and weights; its parameters are the linear "
-           "model's coefficients and intercepts)." if any(r.backend == "tfidf" for r in rows)
+           "model's coefficients and intercepts)." if any("tfidf" in r.backend for r in rows)
            else "."),
         "", test_line,
     ]

@@ -95,6 +95,11 @@ class TrainConfig:
     baseline: bool = True
     """Also fit a TF-IDF + logistic regression baseline (seconds on a CPU) on the same split and
     report its scores beside the model's, with a verdict on whether the model is worth its cost."""
+    ensemble: Literal["auto", "off"] = "auto"
+    """auto: blend the model's probabilities with the TF-IDF baseline's, p = w * model + (1 - w) *
+    baseline, w chosen on the validation split only; the blend is kept when it beats both parts on
+    validation, else the better part alone (report.md says which). off: the model alone. Needs
+    --baseline and a validation split."""
     augment: str | None = None
     """Augment the training split (never validation/test): eda or eda:N adds N copies per text
     made by EDA's synonym replacement, random insertion, swap and deletion (Wei & Zou 2019)."""

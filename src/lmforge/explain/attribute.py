@@ -28,6 +28,11 @@ logit minus the other labels' mean logit (the log-odds for two labels).
 ``auto`` (the default) picks ``ig`` for PyTorch runs, ``linear`` for TF-IDF runs and
 ``occlusion`` for ONNX runs, and logs which.
 
+Ensemble runs (``--ensemble auto`` kept the TF-IDF baseline): a blend is explained by
+``occlusion`` on its own output (the log-probability of the target, single-label); ``ig``
+and ``linear`` would explain one part only and are refused. When the ensemble chose the
+TF-IDF part alone, that part is what predicts, and it is explained like a TF-IDF run.
+
 Texts longer than the model takes are explained on the part the model read (the
 run's ``max_length`` and ``truncation``); the dropped words are listed.
 """
@@ -133,7 +138,7 @@ def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "auto",
     problems = check_settings(method, steps, max_steps, tolerance)
     if problems:
         raise ConfigError("invalid explain settings: " + "; ".join(problems))
-    clf = _load(run_or_classifier)
+    clf = _explained_part(_load(run_or_classifier))
     texts = _as_texts(texts)
     if not texts:
         raise DataError("no texts to explain: pass at least one text")
@@ -179,8 +184,35 @@ def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "auto",
     return results
 
 
+def _explained_part(clf: Any) -> Any:
+    """An ensemble that predicts with its TF-IDF part alone is that part; anything else as is."""
+    if _is_ensemble(clf) and clf.choice == "baseline":
+        log.info("ensemble run '%s' predicts with its TF-IDF part alone (validation chose the "
+                 "baseline): explaining that part", clf.run_dir)
+        return clf.baseline
+    return clf
+
+
+def _is_ensemble(clf: Any) -> bool:
+    return getattr(clf, "backend", None) == "ensemble"
+
+
 def _resolve_method(clf: Any, method: str) -> str:
     """``auto`` -> the best method this run allows; a method the run cannot take -> ConfigError."""
+    if _is_ensemble(clf):
+        if method in ("ig", "linear"):
+            part = "transformer" if method == "ig" else "TF-IDF"
+            raise ConfigError(
+                f"--method {method} would explain the {part} part only, and the run "
+                f"'{clf.run_dir}' is an ensemble: it predicts with {clf.describe()}. Use --method "
+                "occlusion (leave-one-word-out on the ensemble's own output), or leave --method "
+                "out.")
+        if method == "auto":
+            log.info("ensemble run: explaining by occlusion (--method occlusion) on the blended "
+                     "output; Integrated Gradients and the linear weights would explain one part "
+                     "only")
+            return "occlusion"
+        return method
     if method == "auto":
         if _is_tfidf(clf):
             log.info("TF-IDF run: explaining with the linear model's own per-word contributions "
@@ -325,6 +357,8 @@ def _occlusion(clf: Any, pieces: WordPieces, target: int, common: dict[str, Any]
     variants = [without_spans(pieces.text, [*pieces.dropped_spans, span]) for span in pieces.spans]
     logits = clf.logits([read, *variants])
     score_of = "logit"
+    if _is_ensemble(clf) and clf.task == "single":  # the blend's logits are log-probabilities
+        score_of = "log-probability"
     if _is_tfidf(clf):  # the score the linear method explains (see lmforge.explain.linear)
         from lmforge.explain.linear import contrast_logits, explained_weights
 

@@ -1,4 +1,4 @@
-"""report.md sections for the training method, augmentation and tracking."""
+"""report.md sections for the training method, the ensemble, augmentation and tracking."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ def report_sections(metrics: dict[str, Any], log_to: str = "none") -> str:
                          f"similar) from {setfit['iterations']} iterations, one pass at lr "
                          f"{setfit['lr']}, final pair loss {setfit['pair_loss']:.4f}; head: "
                          f"{setfit['head']} on the tuned embeddings")
+    ensemble = metrics.get("ensemble")
+    if ensemble:
+        from lmforge.training.ensemble import report_lines
+
+        lines += ["", "## Ensemble", "", *report_lines(ensemble)]
     if data.get("augmentation"):
         lines += ["", "## Augmentation", "", *augmentation_lines(data["augmentation"])]
     where = {"csv": HISTORY_FILE, "tensorboard": "tensorboard/ (`tensorboard --logdir` it)",

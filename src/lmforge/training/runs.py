@@ -44,6 +44,11 @@ def read_run(path: Path, root: Path | None = None) -> RunSummary:
         "tfidf" if str(config.get("model", "")).lower() == "tfidf" else "finetune")
     if data.get("augmentation"):
         method += f" + eda:{data['augmentation']['copies_per_text']}"
+    ensemble = metrics.get("ensemble") or {}
+    if ensemble.get("choice") == "blend":  # the test scores shown are the blend's
+        method += f" + tfidf blend {ensemble['weight']:.2f}"
+    elif ensemble.get("choice") == "baseline":
+        method += " -> tfidf"
     stamp = dt.datetime.fromtimestamp((path / "metrics.json").stat().st_mtime)
     return RunSummary(path=path, name=str(path.relative_to(root)) if root else str(path),
                       task=str(config.get("task", "")), model=str(config.get("model", "")),

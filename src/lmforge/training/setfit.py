@@ -310,7 +310,8 @@ def train_setfit_run(cfg: Any, model_dir: Path, parts: dict[str, Any], labels: l
         cfg.class_weights, ids, len(labels)) else None
     data_summary["class_weights"] = dict(zip(labels, weights, strict=True)) if weights else None
     api.warn_before_training(data_summary, parts["train"], labels, "single")
-    baseline = api._fit_baseline(cfg, parts, labels, "balanced" if weights else None)
+    baseline, baseline_model = api._fit_baseline(cfg, parts, labels,
+                                                 "balanced" if weights else None)
 
     set_seed(cfg.seed)
     model = build_setfit_model(model_dir, labels).to("cuda" if torch.cuda.is_available() else "cpu")
@@ -326,12 +327,18 @@ def train_setfit_run(cfg: Any, model_dir: Path, parts: dict[str, Any], labels: l
         seconds = time.perf_counter() - started
         metrics: dict[str, Any] = {}
         from lmforge.models.inference import forward_logits
+        from lmforge.training.ensemble import decide_ensemble, write_ensemble_parts
 
+        split_logits: dict[str, Any] = {}
         for name in ("test", "validation"):
             if len(parts[name]):
-                logits = forward_logits(model, encoded[name].input_ids, pad_id,
-                                        cfg.eval_batch_size)
-                metrics[name] = score_outputs("single", logits, parts[name].targets, labels)
+                split_logits[name] = forward_logits(model, encoded[name].input_ids, pad_id,
+                                                    cfg.eval_batch_size)
+                metrics[name] = score_outputs("single", split_logits[name], parts[name].targets,
+                                              labels)
+        ensemble = decide_ensemble(cfg.ensemble, "single", labels, parts, split_logits,
+                                   baseline_model, baseline)
+        ensemble.apply(metrics)
         for name in ("validation", "test"):
             if tracker is not None and name in metrics:
                 tracker.log_final(name, metrics[name], tuned["steps"], 1)
@@ -349,14 +356,12 @@ def train_setfit_run(cfg: Any, model_dir: Path, parts: dict[str, Any], labels: l
         metrics["data"] = data_summary
         if baseline is not None:
             if "test" in metrics and "test" in baseline:
-                from lmforge.baseline.run import compare_to_baseline
-
-                baseline["verdict"] = compare_to_baseline("single", metrics["test"], baseline["test"],
-                                                          seconds, baseline.get("seconds"))
+                baseline["verdict"] = ensemble.verdict(metrics["test"], baseline, seconds)
             metrics["baseline"] = baseline
         api.write_run(tmp, cfg, model, tokenizer, metrics, "single", labels, model_dir)
         card = (tmp / "README.md").read_text(encoding="utf-8")
         api.write_text_atomic(tmp / "README.md", card + SETFIT_CARD.format(
             norm=", L2-normalised" if model.normalize else "", run=cfg.out))
+        write_ensemble_parts(tmp, ensemble, str(cfg.out))
     log.info("wrote %s", out)
     return api.TrainResult(run_dir=out, metrics=metrics, config=cfg)
