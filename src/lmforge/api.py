@@ -51,18 +51,23 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
     from lmforge.data import load_examples, load_with_schema
     from lmforge.data.clean import check_trainable
     from lmforge.data.split import find_leakage, split_stratified
-    from lmforge.models.registry import resolve_model_dir
+    from lmforge.models.registry import model_record, resolve_default_encoder, resolve_model_dir
 
     tfidf = cfg.model.lower() == "tfidf"
-    model_dir = None if tfidf else resolve_model_dir(cfg.model)
+    auto = cfg.model.lower() == "default"  # which encoder depends on the data: chosen below
+    model_dir = None if tfidf or auto else resolve_model_dir(cfg.model)
     loaded = load_examples(cfg.data, text_col=cfg.text_col, label_col=cfg.label_col,
                            task=cfg.task, label_sep=cfg.label_sep)
     task = loaded.task.task
     check_trainable(loaded.examples, cfg.data)
+    model, model_reason = cfg.model, "given with --model"
+    if auto:
+        entry, model_reason, model_dir = resolve_default_encoder(loaded.examples.texts)
+        model = entry.name
     label_col = ",".join(loaded.columns.labels)
-    resolved = dataclasses.replace(
-        cfg, data=str(Path(cfg.data).resolve()), text_col=loaded.columns.text, label_col=label_col,
-        task=task, validation=_abs(cfg.validation), test=_abs(cfg.test),
+    resolved = dataclasses.replace(  # config.yaml names the model used, so the run reproduces
+        cfg, model=model, data=str(Path(cfg.data).resolve()), text_col=loaded.columns.text,
+        label_col=label_col, task=task, validation=_abs(cfg.validation), test=_abs(cfg.test),
     )
 
     held_out = {}
@@ -109,6 +114,8 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
         "split_from": "separate files" if held_out else f"{cfg.data} (stratified, seed {cfg.seed})",
         "leakage": leakage,
     }
+    if model_dir is not None:
+        data_summary["model"] = model_record(model, model_dir, model_reason)
     method = "tfidf" if model_dir is None else _choose_method(resolved, parts["train"], labels,
                                                               data_summary)
     if cfg.augment:  # the training split only: validation and test stay real text
@@ -438,8 +445,7 @@ def write_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any, metrics: 
         metrics, task, data_summary=metrics["data"], train_summary=metrics["train"],
         confusion_png=confusion) + report_sections(metrics, cfg.log_to))
     write_text_atomic(tmp / "README.md", render_model_card(
-        model_name=Path(cfg.out).name, base_model=cfg.model if cfg.model != "default"
-        else f"all-MiniLM-L6-v2 ({model_dir})", task=task, labels=labels, metrics=metrics,
+        model_name=Path(cfg.out).name, base_model=cfg.model, task=task, labels=labels, metrics=metrics,
         config=config, usage_dir=str(cfg.out)))
     if not cfg.keep_checkpoints:
         shutil.rmtree(tmp / "checkpoints", ignore_errors=True)

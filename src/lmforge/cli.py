@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_generate_cli(sub)
     from lmforge.training.runs_cli import add_runs_cli  # noqa: I001 (one line per stage)
     add_runs_cli(sub)
+    from lmforge.models.cli import add_models_cli  # noqa: I001 (one line per stage)
+    add_models_cli(sub)
     return parser
 
 

@@ -110,7 +110,10 @@ def test_lengths_unknown_tokens_and_scripts(crafted: dict[str, Any]) -> None:
     assert rows_of(over) == [75] and over["examples"][0]["tokens"] == length["max"]
     unknown = finding(report, "unknown_tokens")
     assert rows_of(unknown)[0] == 74 and unknown["examples"][0]["unknown_share"] > 0.5
-    assert "--model tfidf" in unknown["suggestion"]
+    assert unknown["suggestion"].startswith("Use a model pre-trained on this language: "
+                                            "`--model multilingual-e5-small` reads about 100")
+    assert report["model"] == {"name": "all-MiniLM-L6-v2", "reason": "--model default: 0% of "
+                               "the letters are Chinese/Japanese/Korean (under 30%)"}
     scripts = finding(report, "mixed_scripts")
     assert {e["row"]: e["script"] for e in scripts["examples"]} == {73: "Cyrillic", 74: "Han"}
     assert report["scripts"]["Latin"] > 60 and report["scripts"]["Cyrillic"] == 1
@@ -206,3 +209,25 @@ def test_train_warnings_from_the_numbers_train_has() -> None:
     assert "60 of 300 training texts are longer than 64 tokens" in warnings[4]
     assert "mostly unknown tokens" in warnings[5]
     assert train_warnings({"class_counts": {"a": 50, "b": 40}}, 90, "single") == []
+
+
+def test_default_model_is_the_one_train_would_pick(tmp_path: Path, tiny_model_dir: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from lmforge.models import registry
+
+    asked: list[str] = []
+    monkeypatch.setattr(registry, "resolve_model_dir",  # the tiny BERT instead of converting e5
+                        lambda model: asked.append(model) or tiny_model_dir)
+    rows = [(f"这部手机我非常喜欢，第{i}次购买", "pos" if i % 2 else "neg") for i in range(40)]
+    data = write_csv(tmp_path / "zh.csv", rows)
+    report = inspect_data(data=str(data)).report
+    assert asked == ["multilingual-e5-small"]
+    assert report["model"]["name"] == report["length"]["tokenizer"] == "multilingual-e5-small"
+    assert report["model"]["reason"].startswith("--model default: 100% of the letters are "
+                                                "Chinese/Japanese/Korean (at least 30%)")
+    assert main(["inspect", "--data", str(data)]) == 0
+    assert "  model: multilingual-e5-small (--model default: 100%" in capsys.readouterr().out
+    asked.clear()
+    inspect_data(data=str(data), model="m3e-small")  # a name given is used as given
+    assert asked == ["m3e-small"]

@@ -30,8 +30,10 @@ class TrainConfig:
     label_sep: str = "|"
     """Separator between labels of one text in multi-label data, e.g. 'sports|politics'."""
     model: str = "default"
-    """'default' (all-MiniLM-L6-v2, offline), a local directory holding a transformers model, or
-    'tfidf' (TF-IDF + logistic/ridge regression only: seconds on a CPU, a run dir like any other)."""
+    """'default' (all-MiniLM-L6-v2; multilingual-e5-small when the texts are mostly Chinese,
+    Japanese or Korean), a name from `lmforge models` (offline encoders, e.g. m3e-small), a local
+    directory holding a transformers model, or 'tfidf' (TF-IDF + logistic/ridge regression only:
+    seconds on a CPU, a run dir like any other)."""
     epochs: int = 3
     """Maximum number of passes over the training data."""
     lr: float = 1e-4

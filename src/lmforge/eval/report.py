@@ -223,6 +223,10 @@ def _data_lines(data: dict[str, Any]) -> list[str]:
     for key in ("source", "encoding", "columns", "task", "split_from"):
         if data.get(key):
             lines.append(f"- {key.replace('_', ' ')}: {data[key]}")
+    model = data.get("model")
+    if model:
+        lines.append(f"- base model: {model.get('name')} (licence: {model.get('licence')}; "
+                     f"{model.get('reason')})")
     if data.get("splits"):
         lines.append(f"- examples per split: {_counts(data['splits'])}")
     cleaning = dict(data.get("cleaning") or {})
@@ -363,6 +367,10 @@ def render_model_card(*, model_name: str, base_model: str, task: str, labels: li
               f"A {TASK_WORDS[task]} model trained with lmforge: {base_model} on TF-IDF n-grams."
               if tfidf else
               f"A {TASK_WORDS[task]} model fine-tuned with lmforge from `{base_model}`.", ""]
+    base = (metrics.get("data") or {}).get("model") or {}
+    if base.get("licence") and not tfidf:
+        lines += [f"Base model licence: {base['licence']}. The fine-tuned weights derive from "
+                  "the base model's: its licence terms apply to them too.", ""]
     lines += ["## Intended use", "", _intended_use(task, labels), ""]
     if task != "regression":
         lines += ["## Labels", "", ", ".join(f"`{label}`" for label in labels), ""]
@@ -389,6 +397,8 @@ def render_model_card(*, model_name: str, base_model: str, task: str, labels: li
     usage = _tfidf_usage(usage_dir) if tfidf else _usage(task, usage_dir, config)
     lines += ["", "## How to use", "", *usage, ""]
     lines += ["## Limitations", "", *_limitations(task, {} if tfidf else config, splits)]
+    if base.get("licence_warning") and not tfidf:
+        lines.append(f"- The base model, {base.get('name')}: {base['licence_warning']}.")
     if tfidf:
         lines.append("- A bag of word (or character) n-grams: word order beyond two words, "
                      "negation scope and unseen words are lost on it.")

@@ -283,8 +283,9 @@ def check_unknown_tokens(rows: Sequence[Row], unknown_shares: Sequence[float],
         f"{report['texts']} texts ({share:.1%}) are mostly unknown tokens (over "
         f"{report['threshold']:.0%} [UNK]) for the {tokenizer_name} vocabulary; "
         f"{report['share_of_tokens']:.1%} of all tokens are unknown. The model cannot read them.",
-        "Use a model pre-trained on this language (--model DIR), or `--model tfidf`, whose "
-        "n-grams read any script.",
+        "Use a model pre-trained on this language: `--model multilingual-e5-small` reads about "
+        "100 (Chinese, Japanese and Korean included; `--model default` picks it when most "
+        "letters are CJK), or --model DIR.",
         [example(r, unknown_share=round(s, 3)) for s, r in worst[:MAX_EXAMPLES]])
 
 
@@ -353,5 +354,6 @@ def train_warnings(data: dict[str, Any], n_train: int, task: str) -> list[str]:
     if unknown.get("texts") and unknown["texts"] / max(1, n_train) >= UNKNOWN_TEXT_SHARE:
         out.append(f"{unknown['texts']} of {n_train} training texts are mostly unknown tokens "
                    "for this model's vocabulary: the model cannot read them. Use a model "
-                   "pre-trained on this language (--model DIR), or --model tfidf.")
+                   "pre-trained on this language: --model multilingual-e5-small reads about 100, "
+                   "or --model DIR.")
     return out

@@ -23,8 +23,9 @@ class InspectConfig:
     label_sep: str = "|"
     """Separator between labels of one text in multi-label data."""
     model: str = "default"
-    """Whose tokenizer counts the tokens: 'default' (all-MiniLM-L6-v2), a local model directory,
-    or 'tfidf' (no tokenizer: the token checks are skipped)."""
+    """Whose tokenizer counts the tokens: 'default' (the encoder train would pick for this data:
+    all-MiniLM-L6-v2, or multilingual-e5-small for mostly Chinese/Japanese/Korean text), a name
+    from `lmforge models`, a local model directory, or 'tfidf' (no tokenizer: token checks skipped)."""
     max_length: int = 128
     """The --max-length you mean to train with: texts longer than this are counted."""
     out: str | None = None

@@ -30,6 +30,8 @@ def format_summary(report: dict[str, Any]) -> str:
     if report.get("scripts"):
         lines.append("  main script of the texts: "
                      + ", ".join(f"{k} {v}" for k, v in report["scripts"].items()))
+    if report.get("model"):
+        lines.append(f"  model: {report['model']['name']} ({report['model']['reason']})")
     findings = report.get("findings") or []
     lines.append("")
     if not findings:
@@ -61,6 +63,8 @@ def render_inspect_md(report: dict[str, Any], length_png: str | None = LENGTH_PN
     if report.get("scripts"):
         lines.append("- main script of the texts: "
                      + ", ".join(f"{k} {v}" for k, v in report["scripts"].items()))
+    if report.get("model"):
+        lines.append(f"- model: {report['model']['name']} ({report['model']['reason']})")
     length = report.get("length") or {}
     if length.get("tokenizer"):
         lines.append(f"- length in tokens ({length['tokenizer']} tokenizer, special tokens "

@@ -83,7 +83,9 @@ def inspect_data(config: InspectConfig | None = None, **overrides: Any) -> Inspe
     base.update(overrides)
     cfg = from_mapping(InspectConfig, base, source="inspect config")
     cfg.validate()
-    tokenizer, tokenizer_name = _tokenizer(cfg.model)  # a wrong --model fails before reading
+    # a wrong --model fails before reading; 'default' depends on the data (as in train)
+    auto = cfg.model.lower() == "default"
+    tokenizer, tokenizer_name = (None, "") if auto else _tokenizer(cfg.model)
 
     rows, columns, choice, row_word = read_rows(cfg.data, cfg)
     task = choice.task
@@ -97,6 +99,13 @@ def inspect_data(config: InspectConfig | None = None, **overrides: Any) -> Inspe
 
     texts = [r.text for r in rows if r.text]
     with_text = [r for r in rows if r.text]
+    model_reason = None
+    if auto:
+        from lmforge.models.build import load_tokenizer
+        from lmforge.models.registry import resolve_default_encoder
+
+        entry, model_reason, path = resolve_default_encoder(texts)
+        tokenizer, tokenizer_name = load_tokenizer(path), entry.name
     from lmforge.inspect.scripts import main_script
 
     scripts = [main_script(t) for t in texts]
@@ -111,6 +120,8 @@ def inspect_data(config: InspectConfig | None = None, **overrides: Any) -> Inspe
         "columns": columns.reason, "task": choice.reason, "labels": labels,
         "scripts": dict(sorted(script_counts.items(), key=lambda kv: -kv[1])),
     }
+    if model_reason:
+        report["model"] = {"name": tokenizer_name, "reason": model_reason}
     if task != "regression":
         report["class_counts"] = checks.class_counts(task, [r.target for r in labelled], labels)
     else:
