@@ -184,6 +184,7 @@ def _run_task(run_dir: str) -> str:
 def cmd_predict(args: argparse.Namespace) -> int:
     from lmforge import api
     from lmforge.errors import ConfigError
+    from lmforge.inference.rows import prediction_rows, row_columns, write_rows
 
     if bool(args.run_dir) == bool(args.server):
         raise ConfigError("predict needs a run directory or --server URL (one of them, not both): "
@@ -209,22 +210,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
         rows = predict_remote(args.server, texts, key, clf.name)
     else:
-        from lmforge.inference.rows import prediction_rows
-
         rows = prediction_rows(clf, texts)
+    columns = row_columns(clf.task, clf.labels)
     if args.out:
         with open(args.out, "w", encoding="utf-8", newline="") as stream:
-            write_rows(rows, stream, args.format, clf)
+            write_rows(rows, stream, args.format, columns)
     else:
-        write_rows(rows, sys.stdout, args.format, clf)
+        write_rows(rows, sys.stdout, args.format, columns)
     return 0
-
-
-def write_rows(rows: list[dict[str, Any]], stream: Any, fmt: str, clf: Any) -> None:
-    from lmforge.inference.rows import row_columns
-    from lmforge.inference.rows import write_rows as write_prediction_rows
-
-    write_prediction_rows(rows, stream, fmt, row_columns(clf.task, clf.labels))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,8 +2,9 @@
 
 Every writer of a run (``train`` for each method, ``export``, ``prune``, ``distill``)
 records its kind in ``RUN/run.json`` (``{"kind": ..., "format": 1}``; an ensemble also
-names what its ``model/`` holds), with ``runs.layout.write_manifest``. Runs written before the manifest existed have none:
-their kind is read from their files, as lmforge always did. ``KINDS`` is the table:
+names what its ``model/`` holds) with ``runs.layout.write_manifest``. Runs written
+before the manifest existed have none: their kind is read from their files, as lmforge
+always did. ``KINDS`` is the table:
 each kind says how to recognise it from its files and how to load it, so adding a
 kind of run touches this module (and its test), plus its name in ``layout.RUN_KINDS``.
 
