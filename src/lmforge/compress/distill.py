@@ -244,7 +244,8 @@ def distill_run(config: DistillConfig) -> CompressResult:
         settings["out"] = str(out)
         write_config(tmp, settings,
                      header=f"student distilled from {source} (see metrics.json 'distill')")
-        write_manifest(tmp, TRANSFORMERS)
+        # a layers:N student is the teacher's own model cut down (a SetFit teacher stays SetFit)
+        write_manifest(tmp, teacher_kind if spec.kind == "layers" else TRANSFORMERS)
         loaded = load_run(tmp, complete=False)
         bench = config.bench()
         rows = [measure(teacher, "teacher", test, bench), measure(loaded, "student", test, bench)]
