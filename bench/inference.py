@@ -82,7 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from lmforge.compress.config import ExportConfig
     from lmforge.compress.export import check_parity, export_onnx_model, quantize_int8
     from lmforge.compress.measure import percentile
-    from lmforge.compress.onnx_backend import load_onnx_classifier, load_run
+    from lmforge.runs.kinds import load_onnx_classifier
+    from lmforge.runs.load import load_run
 
     torch.set_num_threads(args.threads)
     run = Path(args.run_dir)

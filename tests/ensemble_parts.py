@@ -16,8 +16,8 @@ def make_ensemble_run(run: Path, out: Path, weight: float = 0.5, choice: str = "
     """A copy of ``run`` at ``out`` plus a TF-IDF part fitted on ``rows`` (default: 120
     synthetic reviews; multi-label: tagged "long" too when over 7 words; regression: 90 or
     10) and ensemble.json, as ``lmforge train`` writes them."""
-    from lmforge.baseline.tfidf import fit_tfidf
-    from lmforge.ensemble_run import write_ensemble_files
+    from lmforge.models.tfidf import fit_tfidf
+    from lmforge.runs.ensemble import write_ensemble_files
 
     shutil.copytree(run, out)
     config = json.loads((out / "model" / "config.json").read_text(encoding="utf-8"))

@@ -16,7 +16,8 @@ from typing import Any
 from lmforge.config.base import from_mapping, to_mapping
 from lmforge.config.train import TrainConfig
 from lmforge.errors import DataError
-from lmforge.rundir import atomic_run_dir, refuse_existing, write_json, write_text_atomic
+from lmforge.inference.rows import prediction_rows
+from lmforge.runs.layout import atomic_run_dir, refuse_existing, write_json, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -457,7 +458,7 @@ def load(run_dir: str | os.PathLike[str], batch_size: int | None = None) -> Any:
     The backend follows what the run holds: PyTorch weights, or the ONNX file that
     ``lmforge export`` writes, blended with the run's TF-IDF part when ``--ensemble auto``
     kept it (same surface either way)."""
-    from lmforge.compress.onnx_backend import load_run
+    from lmforge.runs.load import load_run
 
     return load_run(run_dir, batch_size)
 
@@ -505,22 +506,3 @@ def read_texts(path: str | os.PathLike[str], text_col: str | None = None) -> lis
 
     loaded = load_examples(path, text_col=text_col, require_label=False)
     return loaded.examples.texts
-
-
-def prediction_rows(clf: Any, texts: list[str]) -> list[dict[str, Any]]:
-    if not texts:
-        return []
-    if clf.task == "regression":
-        return [{"text": t, "value": v} for t, v in zip(texts, clf.predict(texts), strict=True)]
-    from lmforge.models.inference import logits_to_outputs
-
-    probs = logits_to_outputs(clf.task, clf.logits(texts))
-    labels = clf.decode(probs)
-    rows = []
-    for text, label, p in zip(texts, labels, probs, strict=True):
-        row: dict[str, Any] = {"text": text,
-                               "label": label if clf.task == "single" else "|".join(label)}
-        row.update({f"prob_{name}": float(v) for name, v in zip(clf.labels, p, strict=True)})
-        rows.append(row)
-    return rows
-

@@ -7,9 +7,7 @@ Exit codes: 0 success, 2 a problem the user can fix (the message says how),
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -118,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lmforge.generate.cli import add_generate_cli
 
     add_generate_cli(sub)
-    from lmforge.training.runs_cli import add_runs_cli  # noqa: I001 (one line per stage)
+    from lmforge.runs.cli import add_runs_cli  # noqa: I001 (one line per stage)
     add_runs_cli(sub)
     from lmforge.models.cli import add_models_cli  # noqa: I001 (one line per stage)
     add_models_cli(sub)
@@ -166,7 +164,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from lmforge import api
     from lmforge.eval.report import format_report
-    from lmforge.rundir import write_json
+    from lmforge.runs.layout import write_json
 
     metrics = api.evaluate(args.run_dir, args.data, text_col=args.text_col,
                            label_col=args.label_col)
@@ -178,15 +176,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _run_task(run_dir: str) -> str:
-    import yaml
+    from lmforge.runs.layout import read_config
 
-    return (yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8")) or {}).get(
-        "task", "single")
+    return str(read_config(run_dir).get("task", "single"))
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from lmforge import api
     from lmforge.errors import ConfigError
+    from lmforge.inference.rows import prediction_rows, row_columns, write_rows
 
     if bool(args.run_dir) == bool(args.server):
         raise ConfigError("predict needs a run directory or --server URL (one of them, not both): "
@@ -212,26 +210,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
         rows = predict_remote(args.server, texts, key, clf.name)
     else:
-        rows = api.prediction_rows(clf, texts)
+        rows = prediction_rows(clf, texts)
+    columns = row_columns(clf.task, clf.labels)
     if args.out:
         with open(args.out, "w", encoding="utf-8", newline="") as stream:
-            write_rows(rows, stream, args.format, clf)
+            write_rows(rows, stream, args.format, columns)
     else:
-        write_rows(rows, sys.stdout, args.format, clf)
+        write_rows(rows, sys.stdout, args.format, columns)
     return 0
-
-
-def write_rows(rows: list[dict[str, Any]], stream: Any, fmt: str, clf: Any) -> None:
-    if fmt == "jsonl":
-        for row in rows:
-            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return
-    columns = ["text", "value"] if clf.task == "regression" else (
-        ["text", "label"] + [f"prob_{name}" for name in clf.labels])
-    writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,7 +22,7 @@ def score_outputs(
         multilabel_metrics,
         regression_metrics,
     )
-    from lmforge.models.inference import logits_to_outputs
+    from lmforge.inference.surface import logits_to_outputs
 
     outputs = logits_to_outputs(task, logits)
     if task == "single":

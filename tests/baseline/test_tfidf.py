@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from lmforge.baseline.run import compare_to_baseline
-from lmforge.baseline.tfidf import choose_features, fit_tfidf, load_tfidf, save_tfidf
 from lmforge.errors import ModelError
+from lmforge.models.tfidf import choose_features, fit_tfidf, load_tfidf, save_tfidf
 from tests.conftest import sentiment_rows
 
 ZH = ["这个酒店的服务非常周到，房间干净", "房间太小了，隔音很差，不推荐", "早餐丰富，位置方便，下次还来",
@@ -55,7 +55,7 @@ def test_single_label_learns_and_reloads_identically(tmp_path: Path) -> None:
 def test_three_classes_multinomial_probabilities_match_sklearn() -> None:
     from sklearn.linear_model import LogisticRegression
 
-    from lmforge.models.inference import logits_to_outputs
+    from lmforge.inference.surface import logits_to_outputs
 
     rows = [(t + (" neutral meh" if i % 3 == 0 else ""), "mid" if i % 3 == 0 else y)
             for i, (t, y) in enumerate(sentiment_rows(150))]
@@ -70,7 +70,7 @@ def test_three_classes_multinomial_probabilities_match_sklearn() -> None:
 
 
 def test_multilabel_one_vs_rest_and_a_label_every_text_has() -> None:
-    from lmforge.models.inference import logits_to_outputs
+    from lmforge.inference.surface import logits_to_outputs
 
     rows = sentiment_rows(120)
     targets = [tuple(sorted({y, "review"})) for _, y in rows]  # "review" is on every text

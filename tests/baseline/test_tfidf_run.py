@@ -65,7 +65,7 @@ def test_evaluate_cli(tfidf_run: Path, tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_load_has_the_classifier_surface(tfidf_run: Path) -> None:
-    from lmforge.models.inference import logits_to_outputs
+    from lmforge.inference.surface import logits_to_outputs
 
     clf = lmforge.load(tfidf_run)
     assert clf.backend == "tfidf" and clf.task == "single"

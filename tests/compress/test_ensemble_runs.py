@@ -27,16 +27,16 @@ def ensemble_run(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 def parts_of(run: Path) -> tuple[object, object]:
-    from lmforge.baseline.run import TfidfClassifier
-    from lmforge.baseline.tfidf import load_tfidf
-    from lmforge.compress.onnx_backend import load_model_dir_run
+    from lmforge.inference.tfidf import TfidfClassifier
+    from lmforge.models.tfidf import load_tfidf
+    from lmforge.runs.load import load_model_part
 
     tfidf = load_tfidf(run / "baseline")
-    return load_model_dir_run(run), TfidfClassifier(run, tfidf, "single", tfidf.labels, 32, {})
+    return load_model_part(run), TfidfClassifier(run, tfidf, "single", tfidf.labels, 32, {})
 
 
 def test_ensemble_run_predicts_the_blend_of_its_parts(ensemble_run: Path) -> None:
-    from lmforge.ensemble_run import EnsembleClassifier
+    from lmforge.inference.ensemble import EnsembleClassifier
 
     clf = lmforge.load(ensemble_run)
     assert isinstance(clf, EnsembleClassifier) and clf.backend == "ensemble"
@@ -66,7 +66,7 @@ def test_a_baseline_choice_predicts_with_the_tfidf_part_alone(tiny_run: Path,
 @pytest.mark.parametrize("task", ["multi", "regression"])
 def test_multi_label_and_regression_ensembles_blend_probabilities_or_values(
         task: str, tmp_path: Path) -> None:
-    from lmforge.ensemble_run import outputs_of
+    from lmforge.inference.ensemble import outputs_of
     from tests.serve.conftest import make_run
 
     labels = ("long", "neg", "pos")
@@ -153,9 +153,9 @@ def test_compare_gives_an_ensemble_run_its_own_row(tiny_run: Path, ensemble_run:
 
 def test_prune_takes_the_transformer_part_and_says_so(ensemble_run: Path, tmp_path: Path,
                                                       caplog: pytest.LogCaptureFixture) -> None:
-    from lmforge.classifier import Classifier
     from lmforge.compress.config import PruneConfig
     from lmforge.compress.prune import prune_run
+    from lmforge.inference.torch import Classifier
 
     with caplog.at_level(logging.WARNING, logger="lmforge"):
         result = prune_run(PruneConfig(run_dir=str(ensemble_run), out=str(tmp_path / "pruned"),

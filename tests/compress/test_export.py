@@ -45,7 +45,8 @@ def exported_fp32(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def test_fp32_logits_match_pytorch(tiny_run: Path, exported_fp32: Path) -> None:
     import numpy as np
 
-    from lmforge.compress.onnx_backend import OnnxClassifier, load_run
+    from lmforge.inference.onnx import OnnxClassifier
+    from lmforge.runs.load import load_run
 
     torch_clf, onnx_clf = load_run(tiny_run), load_run(exported_fp32)
     assert isinstance(onnx_clf, OnnxClassifier)
@@ -62,7 +63,7 @@ def test_int8_logits_within_tolerance_and_file_smaller(tiny_run: Path, exported:
     import numpy as np
 
     from lmforge.compress.measure import is_quantized
-    from lmforge.compress.onnx_backend import load_run
+    from lmforge.runs.load import load_run
 
     onnx_clf = load_run(exported)
     assert is_quantized(onnx_clf.onnx_path)
@@ -74,7 +75,7 @@ def test_int8_logits_within_tolerance_and_file_smaller(tiny_run: Path, exported:
 
 
 def test_exported_dir_is_a_run_dir_with_the_classifier_surface(exported: Path) -> None:
-    from lmforge.compress.onnx_backend import load_run
+    from lmforge.runs.load import load_run
 
     for name in ("model/model.onnx", "model/config.json", "model/tokenizer.json", "config.yaml",
                  "metrics.json", "report.md", "report.png"):
@@ -129,8 +130,8 @@ def test_report_png_is_an_image(exported: Path) -> None:
 
 
 def test_load_run_picks_pytorch_for_a_training_run(tiny_run: Path) -> None:
-    from lmforge.classifier import Classifier
-    from lmforge.compress.onnx_backend import load_run
+    from lmforge.inference.torch import Classifier
+    from lmforge.runs.load import load_run
 
     assert isinstance(load_run(tiny_run), Classifier)
 

@@ -29,9 +29,9 @@ def test_prune_heads_shrinks_loads_predicts_and_exports(tiny_run: Path, tmp_path
 
     from lmforge.compress.config import ExportConfig, PruneConfig
     from lmforge.compress.export import export_run
-    from lmforge.compress.onnx_backend import load_run
     from lmforge.compress.prune import prune_run
-    from lmforge.compress.structure import heads_per_layer
+    from lmforge.models.structure import heads_per_layer
+    from lmforge.runs.load import load_run
 
     result = prune_run(PruneConfig(run_dir=str(tiny_run), out=str(tmp_path / "pruned"),
                                    heads=0.5, importance_samples=64, **TUNE, **FAST_BENCH))
@@ -57,8 +57,8 @@ def test_prune_layers_gives_a_plain_transformers_model(tiny_run: Path, tmp_path:
     from transformers import AutoModelForSequenceClassification
 
     from lmforge.compress.config import PruneConfig
-    from lmforge.compress.onnx_backend import load_run
     from lmforge.compress.prune import prune_run
+    from lmforge.runs.load import load_run
 
     result = prune_run(PruneConfig(run_dir=str(tiny_run), out=str(tmp_path / "one-layer"),
                                    layers=1, **TUNE, **FAST_BENCH))
@@ -73,7 +73,7 @@ def test_prune_layers_gives_a_plain_transformers_model(tiny_run: Path, tmp_path:
 def test_distill_to_fewer_layers(tiny_run: Path, tmp_path: Path) -> None:
     from lmforge.compress.config import DistillConfig
     from lmforge.compress.distill import distill_run
-    from lmforge.compress.onnx_backend import load_run
+    from lmforge.runs.load import load_run
     from tests.conftest import sentiment_rows, write_csv
 
     data = write_csv(tmp_path / "unlabelled-pool.csv", sentiment_rows(80, seed=5))
@@ -91,7 +91,7 @@ def test_distill_to_fewer_layers(tiny_run: Path, tmp_path: Path) -> None:
 def test_distill_to_a_small_config(tiny_run: Path, tmp_path: Path) -> None:
     from lmforge.compress.config import DistillConfig
     from lmforge.compress.distill import distill_run
-    from lmforge.compress.onnx_backend import load_run
+    from lmforge.runs.load import load_run
     from tests.conftest import sentiment_rows, write_csv
 
     data = write_csv(tmp_path / "train.csv", sentiment_rows(48, seed=6))

@@ -16,7 +16,8 @@ def test_default_model_int8_export_keeps_accuracy_on_rotten_tomatoes(tmp_path: P
     import lmforge
     from lmforge.compress.config import ExportConfig
     from lmforge.compress.export import export_run
-    from lmforge.compress.onnx_backend import OnnxClassifier, load_run
+    from lmforge.inference.onnx import OnnxClassifier
+    from lmforge.runs.load import load_run
 
     run = lmforge.train(
         data=str(DATA / "rotten_tomatoes_train.csv"), test=str(DATA / "rotten_tomatoes_test.csv"),

@@ -31,7 +31,7 @@ def logits_with_heads_zeroed(model, zeroed: dict[int, list[int]]):
     """Reference: the unpruned model with those heads' outputs multiplied by 0."""
     import torch
 
-    from lmforge.compress.structure import attention_outputs, head_size
+    from lmforge.models.structure import attention_outputs, head_size
 
     size = head_size(model)
     handles = []
@@ -57,7 +57,7 @@ def test_removing_heads_equals_zeroing_them() -> None:
 
     import torch
 
-    from lmforge.compress.structure import count_parameters, heads_per_layer, remove_heads
+    from lmforge.models.structure import count_parameters, heads_per_layer, remove_heads
 
     model = tiny_model()
     expected = logits_with_heads_zeroed(model, {0: [1, 3], 1: [0]})
@@ -78,7 +78,7 @@ def test_pruning_twice_uses_original_head_indices() -> None:
 
     import torch
 
-    from lmforge.compress.structure import remaining_heads, remove_heads
+    from lmforge.models.structure import remaining_heads, remove_heads
 
     model = tiny_model()
     once = copy.deepcopy(model)
@@ -92,8 +92,8 @@ def test_pruning_twice_uses_original_head_indices() -> None:
 
 
 def test_a_layer_keeps_at_least_one_head() -> None:
-    from lmforge.compress.structure import remove_heads
     from lmforge.errors import ModelError
+    from lmforge.models.structure import remove_heads
 
     with pytest.raises(ModelError, match="cannot remove every head of layer 0; keep at least one"):
         remove_heads(tiny_model(), {0: [0, 1, 2, 3]})
@@ -102,7 +102,7 @@ def test_a_layer_keeps_at_least_one_head() -> None:
 def test_head_pruned_model_round_trips_through_save(tmp_path: Path) -> None:
     import torch
 
-    from lmforge.compress.structure import load_sequence_classifier, remove_heads
+    from lmforge.models.structure import load_sequence_classifier, remove_heads
 
     model = tiny_model()
     remove_heads(model, {1: [2]})
@@ -113,7 +113,7 @@ def test_head_pruned_model_round_trips_through_save(tmp_path: Path) -> None:
 
 
 def test_keep_layers_updates_config_and_pruned_heads() -> None:
-    from lmforge.compress.structure import encoder_layers, keep_layers, remove_heads
+    from lmforge.models.structure import encoder_layers, keep_layers, remove_heads
 
     model = tiny_model(layers=3)
     remove_heads(model, {2: [0]})

@@ -18,8 +18,8 @@ def _model_bytes(run: Path) -> int:
 
 
 def test_compare_gives_a_tfidf_run_its_row(tfidf_run: Path, tiny_run: Path) -> None:
-    from lmforge.compress.onnx_backend import load_run
-    from lmforge.compress.structure import count_parameters
+    from lmforge.models.structure import count_parameters
+    from lmforge.runs.load import load_run
 
     tfidf_row, torch_row = compare_runs([tfidf_run, tiny_run], bench=BenchSettings(**FAST_BENCH))
     vocabulary = json.loads((tfidf_run / "model" / "tfidf.json").read_text("utf-8"))["vocabulary"]

@@ -71,7 +71,7 @@ def test_run_dirs_are_checked_before_serving(tmp_path: Path, tiny_run: Path,
 
 
 def test_predict_remote_matches_local_rows(live_server: LiveServer, tiny_clf: Any) -> None:
-    from lmforge.api import prediction_rows
+    from lmforge.inference.rows import prediction_rows
     from lmforge.serve.client import describe_remote, predict_remote
 
     texts = [f"text number {i} " + "word " * (i % 13) for i in range(300)]  # > 256: two requests

@@ -58,7 +58,7 @@ def p_right(targets: list[str], p: list[float]) -> list[float]:
 
 
 def test_blend_logits_mixes_probabilities_and_leaves_the_parts_alone() -> None:
-    from lmforge.ensemble_run import blend_logits, outputs_of
+    from lmforge.inference.ensemble import blend_logits, outputs_of
 
     t, b = logit_rows([0.9, 0.2]), logit_rows([0.5, 0.6])
     assert np.array_equal(blend_logits("single", t, b, 1.0), t)
@@ -237,7 +237,7 @@ def weak_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> 
 
 
 def test_baseline_much_better_on_validation_makes_a_baseline_run(weak_run: Any) -> None:
-    from lmforge.ensemble_run import EnsembleClassifier
+    from lmforge.inference.ensemble import EnsembleClassifier
 
     run, metrics = weak_run.run_dir, weak_run.metrics
     ensemble = metrics["ensemble"]
@@ -291,7 +291,7 @@ def test_changing_only_the_test_split_changes_no_choice(weak_run: Any, tmp_path:
 
 def test_ensemble_off_writes_a_plain_run(tmp_path: Path, tiny_model_dir: Path,
                                          caplog: pytest.LogCaptureFixture) -> None:
-    from lmforge.classifier import Classifier
+    from lmforge.inference.torch import Classifier
 
     with caplog.at_level(logging.INFO, logger="lmforge"):
         result = train_on(tmp_path, tiny_model_dir, sentiment_rows(20, seed=12), ensemble="off")
@@ -333,7 +333,7 @@ def test_the_verdict_weighs_the_final_model() -> None:
 ])
 def test_runs_list_names_what_predicts(tmp_path: Path, ensemble: dict[str, Any],
                                        method: str) -> None:
-    from lmforge.training.runs import read_run
+    from lmforge.runs.listing import read_run
 
     (tmp_path / "model").mkdir()
     (tmp_path / "config.yaml").write_text("task: single\nmodel: default\n", encoding="utf-8")

@@ -56,7 +56,7 @@ def test_torch_pooling_equals_numpy_pooling() -> None:
     import numpy as np
     import torch
 
-    from lmforge.models.inference import pool_windows
+    from lmforge.inference.surface import pool_windows
     from lmforge.training.loop import mean_by_owner
 
     rows = np.random.default_rng(0).normal(size=(7, 3)).astype(np.float32)

@@ -4,8 +4,8 @@
 validation examples as the transformer, with the same ``score_outputs``, so the
 numbers sit side by side in metrics.json. ``compare_to_baseline`` turns the two
 test scores and training times into the report's "is it worth it" sentence.
-``load_tfidf_run`` gives ``lmforge.load`` a classifier with the surface of
-``lmforge.classifier.Classifier`` for runs trained with ``--model tfidf``.
+``write_tfidf_artifacts`` writes a ``--model tfidf`` run (``lmforge.runs.kinds`` loads it
+as an ``inference.tfidf.TfidfClassifier``).
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lmforge.baseline.tfidf import ESTIMATORS, TfidfModel, fit_tfidf, is_tfidf_dir, load_tfidf
-from lmforge.classifier import PredictSurface
-from lmforge.rundir import check_run_dir
+from lmforge.models.tfidf import ESTIMATORS, TfidfModel, fit_tfidf
 
 log = logging.getLogger(__name__)
 
@@ -119,45 +116,6 @@ def compare_to_baseline(task: str, model_test: dict[str, Any], baseline_test: di
 # ------------------------------------------------------------------ --model tfidf runs
 
 
-@dataclass
-class TfidfClassifier(PredictSurface):
-    """A ``--model tfidf`` run, ready to predict. Same surface as ``Classifier``;
-    ``logits`` are log-probabilities up to a constant per row (single), per-label
-    logits (multi) or values (regression), as ``logits_to_outputs`` expects."""
-
-    run_dir: Path
-    model: TfidfModel
-    task: str
-    labels: list[str]
-    batch_size: int
-    settings: dict[str, Any]
-    tokenizer: Any = None  # n-grams need none
-    max_length: int | None = None  # no token limit: every word of a text counts
-    truncation: str | None = None
-    backend: str = "tfidf"
-
-    def logits(self, texts: Sequence[str]) -> Any:
-        from lmforge.classifier import _as_texts
-        from lmforge.data.clean import clean_text
-
-        return self.model.scores([clean_text(t) for t in _as_texts(texts)])
-
-
-def is_tfidf_run(run_dir: str | Path) -> bool:
-    return is_tfidf_dir(Path(run_dir) / "model")
-
-
-def load_tfidf_run(run_dir: str | Path, batch_size: int | None = None) -> TfidfClassifier:
-    from lmforge.compress.onnx_backend import read_settings
-
-    path = check_run_dir(run_dir)
-    settings = read_settings(path)
-    model = load_tfidf(path / "model")
-    return TfidfClassifier(run_dir=path, model=model, task=model.task, labels=list(model.labels),
-                           batch_size=batch_size or int(settings.get("eval_batch_size", 64)),
-                           settings=settings)
-
-
 def tfidf_metrics(summary: dict[str, Any], data_summary: dict[str, Any]) -> dict[str, Any]:
     """metrics.json of a ``--model tfidf`` run: the usual shape, the baseline as the model."""
     metrics: dict[str, Any] = {s: summary[s] for s in ("test", "validation") if s in summary}
@@ -175,13 +133,14 @@ def write_tfidf_artifacts(tmp: Path, model: TfidfModel, metrics: dict[str, Any],
                           config: dict[str, Any], out: Path) -> None:
     """model/, metrics.json, confusion_matrix.png, report.md and README.md of a tfidf run
     (config.yaml is written by the caller, like for every run)."""
-    from lmforge.baseline.tfidf import save_tfidf
     from lmforge.eval.plots import save_confusion_matrix_png
     from lmforge.eval.report import render_model_card, render_report_md
-    from lmforge.rundir import write_json, write_text_atomic
+    from lmforge.models.tfidf import save_tfidf
+    from lmforge.runs.layout import TFIDF, write_json, write_manifest, write_text_atomic
 
     task, labels = model.task, model.labels
     save_tfidf(model, tmp / "model")
+    write_manifest(tmp, TFIDF)
     write_json(tmp / "metrics.json", metrics)
     confusion = None
     if task == "single" and "test" in metrics:

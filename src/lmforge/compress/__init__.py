@@ -4,7 +4,7 @@ distillation, and before/after reports that say what each step cost.
 Entry points (each writes a new run directory with report.md + report.png):
 ``export_run(ExportConfig)``, ``prune_run(PruneConfig)``, ``distill_run(DistillConfig)``;
 ``compare_runs(run_dirs)`` measures existing runs; ``load_run(run_dir)`` loads any run
-(PyTorch, head-pruned or ONNX). Heavy libraries load only when these are called.
+(its home is ``lmforge.runs.load``). Heavy libraries load only when these are called.
 """
 
 from __future__ import annotations
@@ -17,16 +17,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from lmforge.compress.compare import compare_runs
     from lmforge.compress.distill import distill_run
     from lmforge.compress.export import export_run
-    from lmforge.compress.onnx_backend import load_run
     from lmforge.compress.prune import prune_run
+    from lmforge.runs.load import load_run
 
-_HOMES = {"export_run": "export", "prune_run": "prune", "distill_run": "distill",
-          "compare_runs": "compare", "load_run": "onnx_backend"}
+# load_run's home is lmforge.runs.load; it stays here too, as the public name it was
+_HOMES = {"export_run": "lmforge.compress.export", "prune_run": "lmforge.compress.prune",
+          "distill_run": "lmforge.compress.distill", "compare_runs": "lmforge.compress.compare",
+          "load_run": "lmforge.runs.load"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
         import importlib
 
-        return getattr(importlib.import_module(f"lmforge.compress.{_HOMES[name]}"), name)
+        return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'lmforge.compress' has no attribute {name!r}")

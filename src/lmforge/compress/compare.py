@@ -20,10 +20,10 @@ def compare_runs(run_dirs: Sequence[str | os.PathLike[str]], data: str | None = 
     (runs derived from one another share it).
     """
     from lmforge.compress.measure import measure
-    from lmforge.compress.onnx_backend import load_run
     from lmforge.compress.rundata import test_examples
     from lmforge.errors import ConfigError
-    from lmforge.rundir import check_run_dir
+    from lmforge.runs.layout import check_run_dir
+    from lmforge.runs.load import load_run
 
     if not run_dirs:
         raise ConfigError("compare needs at least one run directory")

@@ -76,7 +76,7 @@ def build_student(spec: StudentSpec, teacher: Any, seed: int) -> tuple[Any, Any,
     """(model, tokenizer, description) of the student; refuses one not smaller than the teacher."""
     import torch
 
-    from lmforge.compress.structure import count_parameters, encoder_layers, keep_layers
+    from lmforge.models.structure import count_parameters, encoder_layers, keep_layers
 
     teacher_layers = len(encoder_layers(teacher.model))
     info: dict[str, Any] = {"spec": spec.text, "kind": spec.kind}
@@ -155,35 +155,40 @@ def distillation_loss(task: str, n_out: int, temperature: float, alpha: float) -
 def distill_run(config: DistillConfig) -> CompressResult:
     """Distil ``config.teacher`` into a smaller student written to ``config.out``."""
     import torch
-    import yaml
 
-    from lmforge.baseline.run import is_tfidf_run
-    from lmforge.classifier import _pad_id
     from lmforge.compress.measure import measure
-    from lmforge.compress.onnx_backend import is_onnx_run, load_run
     from lmforge.compress.prune import recovery_settings
     from lmforge.compress.report import comparison_json, write_report
     from lmforge.compress.rundata import load_labelled_file, test_examples
     from lmforge.data.clean import clean_text
     from lmforge.data.tokenize import encode_texts
+    from lmforge.inference.torch import pad_id
     from lmforge.labels import check_known, target_tensor
     from lmforge.models.build import PROBLEM_TYPES
-    from lmforge.rundir import (
+    from lmforge.runs.kinds import model_kind
+    from lmforge.runs.layout import (
+        ONNX,
+        TFIDF,
+        TRANSFORMERS,
         atomic_run_dir,
         check_run_dir,
+        read_config,
         refuse_existing,
+        write_config,
         write_json,
-        write_text_atomic,
+        write_manifest,
     )
+    from lmforge.runs.load import load_run
     from lmforge.training.loop import fit
 
     config.validate()
     spec = parse_student(config.student)
     source = check_run_dir(config.teacher)
-    if is_onnx_run(source):
+    teacher_kind = model_kind(source)  # an ensemble run: its transformer part
+    if teacher_kind == ONNX:
         raise ConfigError(f"--teacher '{source}' holds an ONNX model; distil from the PyTorch run "
                           "it was exported from.")
-    if is_tfidf_run(source):
+    if teacher_kind == TFIDF:
         raise ConfigError(
             f"--teacher '{source}' is a TF-IDF run (`lmforge train --model tfidf`): distillation "
             "shrinks a transformer teacher into a smaller transformer student, and a TF-IDF model "
@@ -224,7 +229,7 @@ def distill_run(config: DistillConfig) -> CompressResult:
                            teacher.truncation)
     loss_fn = distillation_loss(teacher.task, n_out, config.temperature, config.alpha)
     fitted = fit(student, encoded.input_ids, targets, loss_fn,
-                 recovery_settings(config, teacher.batch_size), _pad_id(tokenizer))
+                 recovery_settings(config, teacher.batch_size), pad_id(tokenizer))
     student.eval()
     info.update({"teacher": str(source.resolve()), "data": str(Path(config.data).resolve()),
                  "examples": len(texts), "temperature": config.temperature,
@@ -235,13 +240,13 @@ def distill_run(config: DistillConfig) -> CompressResult:
         student.save_pretrained(str(tmp / "model"))
         tokenizer.save_pretrained(str(tmp / "model"))
         # the teacher's settings (task, max_length, columns, test split) describe the student too
-        settings = yaml.safe_load((source / "config.yaml").read_text(encoding="utf-8")) or {}
+        settings = read_config(source)
         settings["out"] = str(out)
-        write_text_atomic(tmp / "config.yaml",
-                          f"# student distilled from {source} (see metrics.json 'distill')\n"
-                          + yaml.safe_dump(settings, sort_keys=False, allow_unicode=True))
-        write_json(tmp / "metrics.json", {})
-        loaded = load_run(tmp)
+        write_config(tmp, settings,
+                     header=f"student distilled from {source} (see metrics.json 'distill')")
+        # a layers:N student is the teacher's own model cut down (a SetFit teacher stays SetFit)
+        write_manifest(tmp, teacher_kind if spec.kind == "layers" else TRANSFORMERS)
+        loaded = load_run(tmp, complete=False)
         bench = config.bench()
         rows = [measure(teacher, "teacher", test, bench), measure(loaded, "student", test, bench)]
         notes = [f"Student {spec.text}: {info['parameters']:,} parameters "

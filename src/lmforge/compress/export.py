@@ -49,10 +49,11 @@ TFIDF_REFUSALS = {
 def refuse_tfidf_run(run_dir: Path, command: str) -> None:
     """ModelError when ``run_dir`` is a ``--model tfidf`` run, which export and prune cannot
     take and do not need."""
-    from lmforge.baseline.run import is_tfidf_run
     from lmforge.compress.measure import model_dir_size_mb
+    from lmforge.runs.kinds import model_kind
+    from lmforge.runs.layout import TFIDF
 
-    if is_tfidf_run(run_dir):
+    if model_kind(run_dir) == TFIDF:
         raise ModelError(
             f"'{run_dir}' is a TF-IDF run (`lmforge train --model tfidf`): "
             f"{TFIDF_REFUSALS[command]}, and it is already small "
@@ -66,11 +67,13 @@ def _size_text(mb: float) -> str:
 
 
 def check_exportable(run_dir: Path) -> None:
-    from lmforge.compress.onnx_backend import TOKENIZER_FILES, has_tokenizer, is_onnx_run
+    from lmforge.inference.onnx import TOKENIZER_FILES, has_tokenizer
+    from lmforge.runs.kinds import model_kind
+    from lmforge.runs.layout import ONNX
 
     refuse_tfidf_run(run_dir, "export")
     model_dir = run_dir / "model"
-    if is_onnx_run(run_dir):
+    if model_kind(run_dir) == ONNX:
         raise ModelError(
             f"'{run_dir}' already holds an ONNX model (model/model.onnx). Export the PyTorch run "
             "it came from instead."
@@ -184,7 +187,7 @@ def check_parity(reference: Any, candidate: Any, texts: list[str], tolerance: fl
 
 def copy_ensemble_part(source: Path, dest: Path) -> None:
     """An ensemble run's TF-IDF part and ensemble.json, copied as they are."""
-    from lmforge.ensemble_run import BASELINE_DIR, ENSEMBLE_FILE
+    from lmforge.runs.ensemble import BASELINE_DIR, ENSEMBLE_FILE
 
     shutil.copytree(source / BASELINE_DIR, dest / BASELINE_DIR)
     shutil.copy2(source / ENSEMBLE_FILE, dest / ENSEMBLE_FILE)
@@ -193,11 +196,22 @@ def copy_ensemble_part(source: Path, dest: Path) -> None:
 def export_run(config: ExportConfig) -> CompressResult:
     """Export ``config.run_dir`` to ONNX (optionally int8) at ``config.out``, with a report."""
     from lmforge.compress.measure import measure, parameters_of
-    from lmforge.compress.onnx_backend import ONNX_FILE, load_onnx_classifier, load_run
     from lmforge.compress.report import comparison_json, write_report
     from lmforge.compress.rundata import test_examples
-    from lmforge.ensemble_run import BASELINE_DIR, ENSEMBLE_FILE, with_transformer
-    from lmforge.rundir import atomic_run_dir, check_run_dir, refuse_existing, write_json
+    from lmforge.inference.ensemble import with_transformer
+    from lmforge.inference.onnx import ONNX_FILE
+    from lmforge.runs.ensemble import BASELINE_DIR, ENSEMBLE_FILE
+    from lmforge.runs.kinds import load_onnx_classifier
+    from lmforge.runs.layout import (
+        ENSEMBLE,
+        ONNX,
+        atomic_run_dir,
+        check_run_dir,
+        refuse_existing,
+        write_json,
+        write_manifest,
+    )
+    from lmforge.runs.load import load_run
 
     config.validate()
     source = check_run_dir(config.run_dir)
@@ -217,9 +231,11 @@ def export_run(config: ExportConfig) -> CompressResult:
         network.tokenizer.save_pretrained(str(model_dir))
         network.model.config.save_pretrained(str(model_dir))
         shutil.copy2(source / "config.yaml", tmp / "config.yaml")
-        write_json(tmp / "metrics.json", {})  # so the half-built dir loads as a run below
         if ensemble:
             copy_ensemble_part(source, tmp)
+            write_manifest(tmp, ENSEMBLE, model=ONNX)
+        else:
+            write_manifest(tmp, ONNX)
         fp32_path = model_dir / "model.fp32.onnx"
         export_onnx_model(network.model, network.tokenizer, fp32_path, config.opset)
         fp32 = load_onnx_classifier(tmp, onnx_path=fp32_path, num_threads=bench.threads)

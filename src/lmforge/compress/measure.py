@@ -78,7 +78,7 @@ def torch_threads(n: int) -> Iterator[None]:
 def quiet_truncation_logs() -> Iterator[None]:
     """Timing calls the classifier hundreds of times; its per-call truncation notice
     (INFO) would flood the log with one line per call."""
-    names = ("lmforge.classifier", "lmforge.compress.onnx_backend")
+    names = ("lmforge.inference.torch", "lmforge.inference.onnx")
     before = [logging.getLogger(n).level for n in names]
     for n in names:
         logging.getLogger(n).setLevel(logging.WARNING)
@@ -155,7 +155,7 @@ def parameters_of(clf: Any) -> int:
         return tfidf_parameters(clf.model)
     onnx_path = getattr(clf, "onnx_path", None)
     if onnx_path is None:
-        from lmforge.compress.structure import count_parameters
+        from lmforge.models.structure import count_parameters
 
         return count_parameters(clf.model)
     recorded = _recorded_parameters(Path(clf.run_dir))
@@ -247,7 +247,7 @@ def size_mb(clf: Any, model_dir: Path | None = None) -> float:
     """What the model weighs on disk (``model_dir``: where its files are, default
     ``RUN/model``); an ensemble run, both parts (``RUN/model`` and ``RUN/baseline``)."""
     if getattr(clf, "backend", None) == "ensemble":
-        from lmforge.ensemble_run import BASELINE_DIR
+        from lmforge.runs.ensemble import BASELINE_DIR
 
         return (size_mb(clf.transformer, model_dir)
                 + model_dir_size_mb(Path(clf.run_dir) / BASELINE_DIR))
@@ -263,7 +263,7 @@ def size_mb(clf: Any, model_dir: Path | None = None) -> float:
 
 def measure_run(run_dir: str | os.PathLike[str], name: str | None = None,
                 test: Any | None = None, bench: BenchSettings | None = None) -> Measurement:
-    from lmforge.compress.onnx_backend import load_run
+    from lmforge.runs.load import load_run
 
     bench = bench or BenchSettings()
     clf = load_run(run_dir, num_threads=bench.threads)

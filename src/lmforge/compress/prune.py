@@ -33,8 +33,8 @@ def head_importance(model: Any, input_ids: Sequence[list[int]], targets: Any,
     """Per layer, per present head: sum over batches of |dL/d gate| (unnormalised)."""
     import torch
 
-    from lmforge.compress.structure import attention_outputs, head_size, heads_per_layer
     from lmforge.data.tokenize import pad_batch, sorted_batches
+    from lmforge.models.structure import attention_outputs, head_size, heads_per_layer
 
     size = head_size(model)
     counts = heads_per_layer(model)
@@ -125,28 +125,37 @@ def recovery_settings(config: Any, eval_batch_size: int) -> Any:
 
 def prune_run(config: PruneConfig) -> CompressResult:
     """Prune ``config.run_dir`` and write the pruned run to ``config.out`` with a report."""
-    from lmforge.classifier import _pad_id
     from lmforge.compress.measure import measure
-    from lmforge.compress.onnx_backend import is_onnx_run, load_run
     from lmforge.compress.report import comparison_json, write_report
     from lmforge.compress.rundata import test_examples, training_examples
-    from lmforge.compress.structure import (
+    from lmforge.data.clean import clean_text
+    from lmforge.data.tokenize import encode_texts
+    from lmforge.inference.torch import pad_id as pad_id_of
+    from lmforge.labels import target_tensor
+    from lmforge.models.structure import (
         count_parameters,
         encoder_layers,
         keep_layers,
         remaining_heads,
         remove_heads,
     )
-    from lmforge.data.clean import clean_text
-    from lmforge.data.tokenize import encode_texts
-    from lmforge.labels import target_tensor
-    from lmforge.rundir import atomic_run_dir, check_run_dir, refuse_existing, write_json
+    from lmforge.runs.kinds import model_kind
+    from lmforge.runs.layout import (
+        ONNX,
+        atomic_run_dir,
+        check_run_dir,
+        refuse_existing,
+        write_json,
+        write_manifest,
+    )
+    from lmforge.runs.load import load_run
     from lmforge.training.loop import fit
     from lmforge.training.losses import make_loss
 
     config.validate()
     source = check_run_dir(config.run_dir)
-    if is_onnx_run(source):
+    kind = model_kind(source)  # an ensemble run: its transformer part
+    if kind == ONNX:
         raise ModelError(f"'{source}' holds an ONNX model; prune the PyTorch run it was exported "
                          "from, then export the pruned run.")
     refuse_tfidf_run(source, "prune")
@@ -179,7 +188,7 @@ def prune_run(config: PruneConfig) -> CompressResult:
                            original.max_length, original.truncation)
     targets = target_tensor(original.task, train.targets, original.labels)
     loss_fn = make_loss(original.task)
-    pad_id = _pad_id(original.tokenizer)
+    pad_id = pad_id_of(original.tokenizer)
 
     model = copy.deepcopy(original.model)
     before = count_parameters(model)
@@ -219,8 +228,9 @@ def prune_run(config: PruneConfig) -> CompressResult:
         model.save_pretrained(str(tmp / "model"))
         original.tokenizer.save_pretrained(str(tmp / "model"))
         shutil.copy2(source / "config.yaml", tmp / "config.yaml")
-        write_json(tmp / "metrics.json", {})
-        pruned = load_run(tmp)  # measure what was saved: the round trip is part of the check
+        write_manifest(tmp, kind)
+        # measure what was saved: the round trip is part of the check
+        pruned = load_run(tmp, complete=False)
         bench = config.bench()
         rows = [measure(original, "original", test, bench),
                 measure(pruned, "pruned", test, bench)]

@@ -132,14 +132,14 @@ def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "auto",
     (single-label), each label predicted positive or else the top one (multi-label), the
     predicted value (regression). One ``Explanation`` per text and target, in text order.
     """
-    from lmforge.classifier import _as_texts
     from lmforge.data.clean import clean_text
+    from lmforge.inference.surface import as_texts
 
     problems = check_settings(method, steps, max_steps, tolerance)
     if problems:
         raise ConfigError("invalid explain settings: " + "; ".join(problems))
     clf = _explained_part(_load(run_or_classifier))
-    texts = _as_texts(texts)
+    texts = as_texts(texts)
     if not texts:
         raise DataError("no texts to explain: pass at least one text")
     requested = _requested_targets(clf, target)
@@ -278,7 +278,7 @@ def _requested_targets(clf: Any, target: str | Sequence[str] | None) -> list[str
 
 
 def _prediction(clf: Any, row: Any) -> tuple[dict[str, float] | None, Any]:
-    from lmforge.models.inference import logits_to_outputs
+    from lmforge.inference.surface import logits_to_outputs
 
     outputs = logits_to_outputs(clf.task, row[None, :])
     predicted = clf.decode(outputs)[0]
@@ -306,7 +306,7 @@ def _integrated_gradients(clf: Any, pieces: WordPieces, target: int, steps: int,
     import torch
     from captum.attr import LayerIntegratedGradients
 
-    from lmforge.classifier import _pad_id
+    from lmforge.inference.torch import pad_id
 
     model = clf.model
     was_training = model.training
@@ -314,7 +314,7 @@ def _integrated_gradients(clf: Any, pieces: WordPieces, target: int, steps: int,
     device = next(model.parameters()).device
     ids = torch.tensor([pieces.ids], dtype=torch.long, device=device)
     baseline = ids.clone()
-    baseline[0, pieces.n_prefix:len(pieces.ids) - pieces.n_suffix] = _pad_id(clf.tokenizer)
+    baseline[0, pieces.n_prefix:len(pieces.ids) - pieces.n_suffix] = pad_id(clf.tokenizer)
     mask = torch.ones_like(ids)
 
     def forward(input_ids: Any, attention_mask: Any) -> Any:

@@ -39,7 +39,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from lmforge.explain.attribute import explain
     from lmforge.explain.config import ExplainConfig
     from lmforge.explain.render import format_html, format_terminal
-    from lmforge.rundir import write_json, write_text_atomic
+    from lmforge.runs.layout import write_json, write_text_atomic
 
     names = {f.name for f in dataclasses.fields(ExplainConfig)}
     config = from_mapping(ExplainConfig, {k: v for k, v in vars(args).items() if k in names},

@@ -23,8 +23,8 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from lmforge.baseline.tfidf import WORD_TOKEN_PATTERN
 from lmforge.explain.words import WordPieces
+from lmforge.models.tfidf import WORD_TOKEN_PATTERN
 
 WORD_PATTERN = re.compile(WORD_TOKEN_PATTERN)  # the tokens of the TF-IDF word analyzer
 SPACE_RUNS = re.compile(r"\s\s+")  # sklearn's char analyzer collapses these to one space

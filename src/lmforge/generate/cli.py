@@ -8,7 +8,6 @@ imported until a handler runs.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
 import sys
@@ -109,7 +108,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if config.out:
         from pathlib import Path
 
-        from lmforge.rundir import write_text_atomic
+        from lmforge.runs.layout import write_text_atomic
 
         write_text_atomic(Path(config.out), lines)
         sys.stdout.write(f"wrote {len(results)} result(s) to {config.out}\n")
@@ -138,7 +137,7 @@ def cmd_generate_eval(args: argparse.Namespace) -> int:
     if config.json:
         from pathlib import Path
 
-        from lmforge.rundir import write_json
+        from lmforge.runs.layout import write_json
 
         write_json(Path(config.json), metrics)
     return 0
@@ -167,13 +166,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def write_score_rows(rows: list[dict[str, Any]], stream: Any, fmt: str, labels: list[str]) -> None:
-    """As ``lmforge.cli.write_rows``, with a score_<label> column per label."""
-    if fmt == "jsonl":
-        for row in rows:
-            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return
-    writer = csv.DictWriter(stream, fieldnames=["text", "label"] + [f"score_{name}" for name in labels],
-                            lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
+    """The prediction-row format (``lmforge.inference.rows``), with a score_<label> column per
+    label."""
+    from lmforge.inference.rows import row_columns, write_rows
+
+    write_rows(rows, stream, fmt, row_columns("single", labels, prefix="score_"))

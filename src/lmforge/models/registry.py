@@ -232,7 +232,7 @@ def is_cached(entry: OfflineModel) -> bool:
 
 
 def _convert(entry: OfflineModel, paths: list[Path], out: Path, stamp: dict[str, Any]) -> None:
-    from lmforge.rundir import atomic_run_dir, write_json
+    from lmforge.runs.layout import atomic_run_dir, write_json
 
     assert entry.convert is not None
     log.info("converting %s from %s into %s (once; it is reused until the package changes)",

@@ -24,7 +24,13 @@ from typing import Any
 from lmforge.config.base import from_mapping, to_mapping
 from lmforge.errors import ConfigError, ModelError
 from lmforge.pretrain.config import PretrainConfig, TokenizerConfig, as_path_list
-from lmforge.rundir import atomic_run_dir, refuse_existing, write_json, write_text_atomic
+from lmforge.runs.layout import (
+    atomic_run_dir,
+    refuse_existing,
+    write_config,
+    write_json,
+    write_text_atomic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -267,11 +273,9 @@ def _build_objective(cfg: PretrainConfig, tokenizer: Any, train: Any, heldout: A
 
 
 def _write_yaml(path: Path, cfg: PretrainConfig) -> None:
-    import yaml
-
     values = to_mapping(cfg)
     values.pop("overwrite", None)
-    write_text_atomic(path, yaml.safe_dump(values, sort_keys=False, allow_unicode=True))
+    write_config(path.parent, values)
 
 
 def run_dir_model(run_dir: str | os.PathLike[str]) -> Path:

@@ -65,7 +65,7 @@ def describe_remote(url: str, api_key: str | None = None, model: str | None = No
 def predict_remote(url: str, texts: Sequence[str], api_key: str | None = None,
                    model: str | None = None, timeout: float = 60.0,
                    retries: int = 5) -> list[dict[str, Any]]:
-    """Rows shaped like ``lmforge.api.prediction_rows``: ``{"text", "label", "prob_<label>"...}``
+    """Rows shaped like ``lmforge.inference.rows.prediction_rows``: ``{"text", "label", "prob_<label>"...}``
     (multi-label: labels joined by "|"; regression: ``{"text", "value"}``), in input order."""
     texts = list(texts)
     if not texts:
@@ -81,12 +81,12 @@ def predict_remote(url: str, texts: Sequence[str], api_key: str | None = None,
 
 
 def _row(text: str, prediction: dict[str, Any], task: str, labels: list[str]) -> dict[str, Any]:
+    from lmforge.inference.rows import prediction_row
+
     if task == "regression":
-        return {"text": text, "value": prediction["value"]}
-    label = prediction["label"] if task == "single" else "|".join(prediction["labels"])
-    row: dict[str, Any] = {"text": text, "label": label}
-    row.update({f"prob_{name}": prediction["scores"][name] for name in labels})
-    return row
+        return prediction_row(text, task, value=prediction["value"])
+    label = prediction["label"] if task == "single" else prediction["labels"]
+    return prediction_row(text, task, label, {name: prediction["scores"][name] for name in labels})
 
 
 def _chunks(texts: list[str], max_texts: int, max_bytes: int) -> Iterator[list[str]]:

@@ -59,7 +59,7 @@ class ServedModel:
 def predict_texts(classifier: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
     """Forward passes for one batch -> one dict per text, shaped like ``protocol.Prediction``.
     The texts are sorted by length and cut into passes by ``plan_forward_chunks``."""
-    from lmforge.models.inference import logits_to_outputs
+    from lmforge.inference.surface import logits_to_outputs
 
     outputs = logits_to_outputs(classifier.task, batch_logits(classifier, list(texts)))
     decoded = classifier.decode(outputs)
@@ -315,7 +315,7 @@ class Batcher:
 def parse_model_specs(run_dirs: Sequence[str | Path]) -> list[tuple[str, Path]]:
     """``RUN_DIR`` or ``NAME=RUN_DIR`` -> (name, path); the name defaults to the folder's."""
     from lmforge.errors import ConfigError
-    from lmforge.rundir import check_run_dir
+    from lmforge.runs.layout import check_run_dir
 
     if not run_dirs:
         raise ConfigError("serve needs at least one run directory")

@@ -2,7 +2,7 @@
 
 Every ``lmforge train`` fits a TF-IDF baseline on the same training split. Here the
 transformer's and the baseline's probabilities are blended, ``p = w * p_transformer +
-(1 - w) * p_baseline`` (``ensemble_run.blend_logits``), for w = 0.00, 0.05, ..., 1.00,
+(1 - w) * p_baseline`` (``inference.ensemble.blend_logits``), for w = 0.00, 0.05, ..., 1.00,
 and each blend is scored on the validation split by the task's headline metric
 (``scoring.headline``: macro-F1, or the loss, i.e. the MSE, for regression), the
 validation loss (log-loss, binary cross-entropy, MSE) breaking ties. The best blend is
@@ -75,7 +75,7 @@ class WeightChoice:
 def choose_weight(task: str, labels: Sequence[str], transformer: Any, baseline: Any,
                   targets: Sequence[Any], grid: Sequence[float] = WEIGHT_GRID) -> WeightChoice:
     """The blend weight and the choice, from validation logits and labels only."""
-    from lmforge.ensemble_run import blend_logits
+    from lmforge.inference.ensemble import blend_logits
     from lmforge.scoring import score_outputs
 
     def scored(w: float) -> dict[str, Any]:
@@ -195,7 +195,7 @@ def decide_ensemble(mode: str, task: str, labels: list[str], parts: dict[str, An
     split may be missing); ``baseline_model``: the fitted ``TfidfModel`` (None when there
     is none); ``baseline``: its summary from ``api._fit_baseline`` (None when turned off).
     """
-    from lmforge.ensemble_run import blend_logits
+    from lmforge.inference.ensemble import blend_logits
     from lmforge.scoring import headline, score_outputs
 
     reason = off_reason(mode, baseline_model, baseline, parts, transformer_logits)
@@ -233,8 +233,8 @@ def decide_ensemble(mode: str, task: str, labels: list[str], parts: dict[str, An
 def write_ensemble_parts(run_dir: Path, decision: EnsembleDecision, usage_dir: str) -> None:
     """``baseline/``, ``ensemble.json`` and a model-card note when the baseline is part of the
     model; nothing when the transformer alone is (a plain run)."""
-    from lmforge.ensemble_run import write_ensemble_files
-    from lmforge.rundir import write_text_atomic
+    from lmforge.runs.ensemble import write_ensemble_files
+    from lmforge.runs.layout import write_text_atomic
 
     if not decision.keeps_baseline:
         return

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lmforge.data.tokenize import length_grouped_batches, pad_batch
-from lmforge.models.inference import forward_logits
+from lmforge.inference.torch import forward_logits
 from lmforge.training.optim import build_optimizer, linear_warmup_decay
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,7 @@ def streaming_loss(
     if owner is not None:
         import torch
 
-        from lmforge.models.inference import pool_windows
+        from lmforge.inference.surface import pool_windows
 
         rows = forward_logits(model, input_ids, pad_id, batch_size)
         logits = pool_windows(rows, owner, n_texts)

@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from lmforge.errors import ConfigError, DataError, ModelError
+from lmforge.inference.setfit import setfit_module
 
 log = logging.getLogger(__name__)
 
 AUTO_BELOW = 16  # --method auto: setfit when the training split has < 16 examples per class
 PAIR_BATCH = 16  # sentence pairs per optimizer step (the paper's batch size)
 SETFIT_LR = 2e-5  # the paper's body learning rate
-CONFIG_FILE = "setfit.json"
 SETFIT_CARD = """
 ## This is a SetFit model
 
@@ -46,7 +46,6 @@ mean-pooled{norm} embeddings. `AutoModelForSequenceClassification` would put a r
 encoder instead: load the whole model with `lmforge.load("{run}")` (predict, evaluate, serve,
 explain and export all do).
 """
-HEAD_FILE = "setfit_head.safetensors"
 
 
 def choose_method(method: str, task: str, train_targets: list[Any], n_labels: int) -> tuple[str, str]:
@@ -93,47 +92,6 @@ def contrastive_pairs(targets: list[Any], iterations: int,
     return pairs
 
 
-def _torch_module() -> Any:
-    import torch
-    from transformers.modeling_outputs import SequenceClassifierOutput
-
-    class SetFitModel(torch.nn.Module):
-        """encoder -> mean pooling -> (L2 normalise) -> linear head."""
-
-        def __init__(self, encoder: Any, n_out: int, normalize: bool) -> None:
-            super().__init__()
-            self.encoder = encoder
-            self.head = torch.nn.Linear(encoder.config.hidden_size, n_out)
-            self.normalize = normalize
-            self.config = encoder.config
-
-        def embed(self, input_ids: Any, attention_mask: Any) -> Any:
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=-1) if self.normalize else pooled
-
-        def get_input_embeddings(self) -> Any:  # what `lmforge explain` attributes to
-            return self.encoder.get_input_embeddings()
-
-        def forward(self, input_ids: Any, attention_mask: Any, **_: Any) -> Any:
-            return SequenceClassifierOutput(logits=self.head(self.embed(input_ids, attention_mask)))
-
-        def save_pretrained(self, path: str) -> None:
-            from safetensors.torch import save_file
-
-            out = Path(path)
-            self.encoder.save_pretrained(str(out))
-            save_file({k: v.detach().contiguous().cpu() for k, v in self.head.state_dict().items()},
-                      str(out / HEAD_FILE))
-            (out / CONFIG_FILE).write_text(json.dumps(
-                {"method": "setfit", "pooling": "mean", "normalize": self.normalize,
-                 "head": "logistic regression (as a linear layer)"}, indent=2) + "\n",
-                encoding="utf-8")
-
-    return SetFitModel
-
-
 def _normalizes(model_dir: Path) -> bool:
     """Whether the encoder's sentence-transformers pipeline L2-normalises (MiniLM does)."""
     modules = model_dir / "modules.json"
@@ -158,49 +116,7 @@ def build_setfit_model(model_dir: Path, labels: list[str]) -> Any:
         raise ModelError(f"cannot load the encoder in '{model_dir}' for SetFit: {exc}") from exc
     encoder.config.id2label = dict(enumerate(labels))
     encoder.config.label2id = {label: i for i, label in enumerate(labels)}
-    return _torch_module()(encoder, len(labels), _normalizes(model_dir))
-
-
-def is_setfit_dir(model_dir: Path) -> bool:
-    return (model_dir / CONFIG_FILE).is_file() and (model_dir / HEAD_FILE).is_file()
-
-
-def load_setfit_model(model_dir: Path) -> Any:
-    from safetensors.torch import load_file
-
-    from lmforge.models.registry import offline_env
-
-    offline_env()
-    from transformers import AutoModel
-
-    try:
-        settings = json.loads((model_dir / CONFIG_FILE).read_text(encoding="utf-8"))
-        encoder = AutoModel.from_pretrained(str(model_dir))
-        head = load_file(str(model_dir / HEAD_FILE))
-    except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
-        raise ModelError(f"cannot load the SetFit model in '{model_dir}': {exc}") from exc
-    model = _torch_module()(encoder, int(head["weight"].shape[0]), bool(settings.get("normalize")))
-    model.head.load_state_dict(head)
-    model.eval()
-    return model
-
-
-def load_setfit_run(run_dir: Path, batch_size: int | None = None) -> Any:
-    """A ``Classifier`` (same surface as any run) over a SetFit model."""
-    from lmforge.classifier import Classifier
-    from lmforge.compress.onnx_backend import labels_from_config, read_settings
-    from lmforge.models.build import load_tokenizer
-
-    model_dir = run_dir / "model"
-    settings = read_settings(run_dir)
-    task = settings.get("task", "single")
-    return Classifier(
-        run_dir=run_dir, model=load_setfit_model(model_dir), tokenizer=load_tokenizer(model_dir),
-        task=task, labels=labels_from_config(model_dir, task),
-        max_length=int(settings.get("max_length", 128)),
-        truncation=settings.get("truncation", "head+tail"),
-        batch_size=batch_size or int(settings.get("eval_batch_size", 64)), settings=settings,
-    )
+    return setfit_module()(encoder, len(labels), _normalizes(model_dir))
 
 
 def tune_encoder(model: Any, input_ids: list[list[int]], targets: list[Any], pad_id: int,
@@ -298,7 +214,7 @@ def train_setfit_run(cfg: Any, model_dir: Path, parts: dict[str, Any], labels: l
     from accelerate.utils import set_seed
 
     from lmforge import api
-    from lmforge.rundir import atomic_run_dir
+    from lmforge.runs.layout import atomic_run_dir
     from lmforge.scoring import score_outputs
     from lmforge.training.losses import balanced_class_weights, should_weight
     from lmforge.training.tracking import tracking
@@ -326,7 +242,7 @@ def train_setfit_run(cfg: Any, model_dir: Path, parts: dict[str, Any], labels: l
                  "balanced" if weights else None)
         seconds = time.perf_counter() - started
         metrics: dict[str, Any] = {}
-        from lmforge.models.inference import forward_logits
+        from lmforge.inference.torch import forward_logits
         from lmforge.training.ensemble import decide_ensemble, write_ensemble_parts
 
         split_logits: dict[str, Any] = {}

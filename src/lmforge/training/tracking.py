@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from lmforge.errors import ConfigError
-from lmforge.rundir import write_json
+from lmforge.runs.layout import write_json
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ def add_runs_cli(sub: Any) -> None:
 
 
 def cmd_runs_list(args: argparse.Namespace) -> int:
-    from lmforge.training.runs import find_runs, list_table
+    from lmforge.runs.listing import find_runs, list_table
 
     sys.stdout.write(list_table(find_runs(args.dir)) + "\n")
     return 0
@@ -31,7 +31,7 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
 def cmd_runs_diff(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from lmforge.training.runs import diff_table, read_run
+    from lmforge.runs.listing import diff_table, read_run
 
     sys.stdout.write(diff_table(read_run(Path(args.run_a)), read_run(Path(args.run_b))) + "\n")
     return 0

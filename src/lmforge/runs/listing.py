@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lmforge.errors import RunDirError
+from lmforge.runs.layout import check_run_dir, read_config, read_json
 
 IGNORED_IN_DIFF = ("out", "overwrite", "show_progress")  # differ between any two runs, say nothing
 
@@ -28,15 +29,8 @@ class RunSummary:
 
 
 def read_run(path: Path, root: Path | None = None) -> RunSummary:
-    import yaml
-
-    from lmforge.rundir import check_run_dir, read_json
-
     check_run_dir(path)
-    try:
-        config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise RunDirError(f"{path / 'config.yaml'}: not valid YAML ({exc})") from exc
+    config = read_config(path)
     metrics = read_json(path / "metrics.json")
     test = metrics.get("test") or {}
     data = metrics.get("data") or {}

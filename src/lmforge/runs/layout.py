@@ -1,0 +1,136 @@
+"""The run directory's files: written atomically, read back with clear errors.
+
+A run is built in a hidden sibling temp dir and renamed into place at the end,
+so a crash or Ctrl-C never leaves a half-written RUN_DIR behind. ``config.yaml``
+is read and written here only (``read_config`` / ``write_config``), so every
+command reports a damaged one the same way. This module sits at the bottom of the
+layers (beside ``config`` and ``data``): it knows files, not models.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from lmforge.errors import RunDirError
+
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.json"
+RUN_FILES = ("model", CONFIG_FILE, METRICS_FILE)
+MANIFEST_FILE = "run.json"
+MANIFEST_FORMAT = 1
+# the kinds of run (``lmforge.runs.kinds`` tells them apart and loads each)
+TRANSFORMERS, SETFIT, TFIDF, ONNX, ENSEMBLE = "transformers", "setfit", "tfidf", "onnx", "ensemble"
+RUN_KINDS = (TRANSFORMERS, SETFIT, TFIDF, ONNX, ENSEMBLE)
+# what a run being written needs before it can be loaded (export/prune/distill measure
+# the model they saved before they write metrics.json)
+LOADABLE_FILES = ("model", CONFIG_FILE)
+
+
+def refuse_existing(out: Path, overwrite: bool) -> None:
+    if out.exists() and not overwrite:
+        raise RunDirError(
+            f"run directory '{out}' already exists. Choose another --out, or pass --overwrite "
+            "to replace it."
+        )
+
+
+@contextlib.contextmanager
+def atomic_run_dir(out: Path, overwrite: bool) -> Iterator[Path]:
+    """Yield a temp dir; on success it replaces ``out``, on any failure it is removed."""
+    refuse_existing(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:  # KeyboardInterrupt included: leave nothing half-written
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    refuse_existing(out, overwrite)  # someone may have created it meanwhile
+    if out.exists():
+        trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, trash / out.name)
+        os.replace(tmp, out)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def check_run_dir(run_dir: str | os.PathLike[str],
+                  required: tuple[str, ...] = RUN_FILES) -> Path:
+    """``run_dir`` as a Path, or a ``RunDirError`` naming what is missing."""
+    path = Path(run_dir)
+    if not path.exists():
+        raise RunDirError(
+            f"run directory '{path}' does not exist. Pass the --out directory of a finished "
+            "`lmforge train`."
+        )
+    missing = [name for name in required if not (path / name).exists()]
+    if missing:
+        raise RunDirError(
+            f"'{path}' is not an lmforge run directory: {', '.join(missing)} missing. Pass the "
+            "--out directory of a finished `lmforge train` (a training that was interrupted "
+            "leaves no run directory)."
+        )
+    return path
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RunDirError(f"{path}: not valid JSON ({exc}); the run directory is damaged.") from exc
+
+
+def read_config(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """A run's ``config.yaml`` as a mapping (empty file: ``{}``)."""
+    import yaml
+
+    path = Path(run_dir) / CONFIG_FILE
+    try:
+        settings = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise RunDirError(f"cannot read '{path}': {exc}. Pass the --out directory of a finished "
+                          "`lmforge train`.") from exc
+    except yaml.YAMLError as exc:
+        raise RunDirError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(settings, dict):
+        raise RunDirError(f"{path}: expected a mapping of key: value")
+    return settings
+
+
+def write_config(run_dir: Path, settings: dict[str, Any], header: str | None = None) -> None:
+    """``config.yaml`` with the settings in their given order; ``header`` becomes a comment
+    line on top (e.g. how to re-run it)."""
+    import yaml
+
+    text = yaml.safe_dump(settings, sort_keys=False, allow_unicode=True)
+    write_text_atomic(run_dir / CONFIG_FILE, (f"# {header}\n" if header else "") + text)
+
+
+def write_manifest(run_dir: Path, kind: str, model: str | None = None) -> None:
+    """``RUN/run.json``: the kind of run (``RUN_KINDS``), written by every writer of a run;
+    an ensemble's ``model`` names what its ``model/`` holds (default: transformers)."""
+    if kind not in RUN_KINDS or model is not None and (kind != ENSEMBLE or model not in RUN_KINDS):
+        raise ValueError(f"not a kind of run: {kind!r} (model {model!r}); one of "
+                         f"{', '.join(RUN_KINDS)}")
+    manifest: dict[str, Any] = {"kind": kind, "format": MANIFEST_FORMAT}
+    if kind == ENSEMBLE:
+        manifest["model"] = model or TRANSFORMERS
+    write_json(run_dir / MANIFEST_FILE, manifest)
