@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -14,16 +14,6 @@ from tests.conftest import sentiment_rows, write_csv
 # OpenMP threads waiting on each other cost seconds per test.
 FAST_BENCH = {"threads": 1, "latency_runs": 3, "throughput_texts": 64}
 FAST_BENCH_FLAGS = ["--threads", "1", "--latency-runs", "3", "--throughput-texts", "64"]
-
-
-@pytest.fixture(autouse=True, scope="session")
-def one_torch_thread() -> Iterator[None]:
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def make_run(root: Path, layers: int = 2, heads: int = 4, hidden: int = 32,

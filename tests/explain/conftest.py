@@ -3,24 +3,12 @@ attributions carry signal), its ONNX export, and random-init multi-label / regre
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import sentiment_rows, write_csv
-
-
-@pytest.fixture(autouse=True, scope="session")
-def one_torch_thread() -> Iterator[None]:
-    # the tiny model gains nothing from more threads on a busy 2-core machine
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def fine_tuned_run(root: Path, model_dir: Path, epochs: int = 3, lr: float = 1e-3,
