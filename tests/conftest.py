@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,18 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 POSITIVE = ["great", "wonderful", "excellent", "superb", "delightful", "brilliant", "moving"]
 NEGATIVE = ["awful", "boring", "terrible", "dull", "painful", "clumsy", "lifeless"]
 FILLER = ["the", "film", "movie", "plot", "acting", "was", "really", "quite", "story", "cast"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for the whole session: the tiny models gain nothing from more, and on
+    a busy 2-core machine OpenMP threads waiting on each other cost seconds per test."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

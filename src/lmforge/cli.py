@@ -7,7 +7,6 @@ Exit codes: 0 success, 2 a problem the user can fix (the message says how),
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
@@ -19,36 +18,9 @@ from lmforge.errors import LmforgeError
 log = logging.getLogger("lmforge.cli")
 
 
-def _add_config_fields(parser: argparse.ArgumentParser, cls: type, skip: Sequence[str] = ()) -> None:
-    """One --flag per dataclass field; help from the field's docstring.
-
-    Defaults are suppressed so that only flags the user typed override the
-    recipe / --config values.
-    """
-    from lmforge.config.base import _scalar_kind, field_docs, field_types, literal_choices
-
-    docs = field_docs(cls)
-    types = field_types(cls)
-    for f in dataclasses.fields(cls):
-        if f.name in skip:
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        kind, _ = _scalar_kind(types[f.name])
-        default = f.default
-        help_text = docs.get(f.name, "")
-        if default not in ("", None) and kind is not bool:
-            help_text += f" (default: {default})"
-        if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction,
-                                default=argparse.SUPPRESS, help=help_text)
-        else:
-            choices = literal_choices(cls, f.name)
-            parser.add_argument(flag, dest=f.name, default=argparse.SUPPRESS, help=help_text,
-                                choices=choices, metavar=None if choices else f.name.upper())
-
-
 def build_parser() -> argparse.ArgumentParser:
     from lmforge import __version__
+    from lmforge.config.cli import add_config_flags, add_layer_flags
     from lmforge.config.train import TrainConfig
 
     parser = argparse.ArgumentParser(
@@ -63,9 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a classifier and write a run directory",
                            description="Train a text classifier. Values come from the defaults, "
                            "then --recipe, then --config, then the flags typed here.")
-    train.add_argument("--recipe", help="a bundled recipe (sentiment-en, sentiment-en-demo)")
-    train.add_argument("--config", help="YAML file of training settings (e.g. a run's config.yaml)")
-    _add_config_fields(train, TrainConfig)
+    add_layer_flags(train, recipe_help="a bundled recipe (sentiment-en, sentiment-en-demo)",
+                    config_help="YAML file of training settings (e.g. a run's config.yaml)")
+    add_config_flags(train, TrainConfig)
     train.set_defaults(handler=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="score a run on labelled data")
@@ -133,23 +105,15 @@ def cmd_recipes(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from lmforge import api
-    from lmforge.config.base import load_yaml
+    from lmforge.config.cli import config_from_args, file_layers
     from lmforge.config.train import TrainConfig
     from lmforge.eval.report import format_report
     from lmforge.recipes import load_recipe
 
-    values: dict[str, Any] = {}
-    if args.recipe:
-        values.update(load_recipe(args.recipe))
-    if args.config:
-        from lmforge.config.base import from_mapping
-
-        loaded = load_yaml(args.config)
-        from_mapping(TrainConfig, loaded, source=str(args.config))  # unknown keys -> error now
-        values.update(loaded)
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    values.update({k: v for k, v in vars(args).items() if k in names})
-    result = api.train(**values)
+    # api.train validates the whole config (source "train config", as for library callers)
+    config = config_from_args(TrainConfig, args, layers=file_layers(args, recipes=load_recipe),
+                              source="train config", validate=False)
+    result = api.train(config)
     task = result.config.task
     if "test" in result.metrics:
         sys.stdout.write(format_report(result.metrics["test"], task, title="Test") + "\n")

@@ -1,26 +1,20 @@
 """A tiny BERT fine-tuned for a few seconds on the easy synthetic sentiment data (so the
-attributions carry signal), its ONNX export, and random-init multi-label / regression runs."""
+attributions carry signal), its ONNX export, and tiny multi-label / regression runs.
+
+The fine-tuned run is still written by hand: the attribution tests need the confident logits
+of a plain constant-lr loop over all 240 texts, which `lmforge.train` (warmup + decay, weight
+decay, best-epoch restore) on the same model does not reach. The others come from
+tests.helpers, through the real writers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import sentiment_rows, write_csv
-
-
-@pytest.fixture(autouse=True, scope="session")
-def one_torch_thread() -> Iterator[None]:
-    # the tiny model gains nothing from more threads on a busy 2-core machine
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests.helpers import export_onnx_run, make_run, train_tfidf_run
 
 
 def fine_tuned_run(root: Path, model_dir: Path, epochs: int = 3, lr: float = 1e-3,
@@ -90,35 +84,23 @@ def trained_clf(trained_run: Path) -> Any:
 
 @pytest.fixture(scope="session")
 def onnx_run(tmp_path_factory: pytest.TempPathFactory, trained_run: Path) -> Path:
-    from lmforge.compress.config import ExportConfig
-    from lmforge.compress.export import export_run
-
-    out = tmp_path_factory.mktemp("explain-onnx") / "onnx"
-    export_run(ExportConfig(run_dir=str(trained_run), out=str(out), threads=1, latency_runs=3,
-                            throughput_texts=64))
-    return out
+    return export_onnx_run(trained_run, tmp_path_factory.mktemp("explain-onnx") / "onnx")
 
 
 @pytest.fixture(scope="session")
 def multi_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.serve.conftest import make_run
-
     return make_run(tmp_path_factory.mktemp("explain-multi"), labels=("action", "comedy", "drama"),
                     task="multi", seed=3)
 
 
 @pytest.fixture(scope="session")
 def regression_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.serve.conftest import make_run
-
     return make_run(tmp_path_factory.mktemp("explain-regression"), task="regression", seed=4)
 
 
 @pytest.fixture(scope="session")
 def tfidf_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real `lmforge train --model tfidf` run (word 1-2-grams, binary logistic regression)."""
-    from tests.compress.conftest import train_tfidf_run
-
     return train_tfidf_run(tmp_path_factory.mktemp("explain-tfidf"))
 
 
@@ -126,8 +108,6 @@ def tfidf_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tfidf_zh_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A TF-IDF run on Chinese reviews: character 1-3-grams."""
     import random
-
-    from tests.compress.conftest import train_tfidf_run
 
     rng = random.Random(0)
     good, bad = ["好看", "精彩", "感人", "出色"], ["无聊", "难看", "失望", "拖沓"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -79,13 +78,3 @@ def tiny_lm(tiny_lm_dir: Path):
 
     return load_causal_lm(str(tiny_lm_dir))
 
-
-@pytest.fixture(autouse=True, scope="session")
-def one_torch_thread() -> Iterator[None]:
-    # tiny models gain nothing from threads; on a busy 2-core machine they cost seconds
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

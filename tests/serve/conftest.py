@@ -13,18 +13,6 @@ from typing import Any
 import pytest
 
 
-@pytest.fixture(autouse=True, scope="session")
-def one_torch_thread() -> Iterator[None]:
-    # The tiny model gains nothing from more threads, and on a busy 2-core machine
-    # OpenMP threads waiting on each other cost seconds.
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def make_run(root: Path, labels: tuple[str, ...] = ("neg", "pos"), task: str = "single",
              seed: int = 0) -> Path:
     """A run directory like `lmforge train` writes, holding a random-init 2-layer BERT."""

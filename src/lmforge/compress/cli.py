@@ -9,7 +9,6 @@ before/after table and returns the exit code (errors go through ``main``'s
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,15 +18,15 @@ RUN_DIR_HELP = "run directory written by `lmforge train` (or export/prune/distil
 
 def add_compress_cli(sub: Any) -> None:
     """Register the sub-commands on the ``lmforge`` sub-parsers object."""
-    from lmforge.cli import _add_config_fields
     from lmforge.compress.config import DistillConfig, ExportConfig, PruneConfig
+    from lmforge.config.cli import add_config_flags
 
     export = sub.add_parser(
         "export", help="export a run to ONNX (optionally int8), checked against PyTorch",
         description="Export a run directory to ONNX. The output is a run directory that "
         "predict, evaluate and serve load directly; report.md compares it with the original.")
     export.add_argument("run_dir", help=RUN_DIR_HELP)
-    _add_config_fields(export, ExportConfig, skip=("run_dir",))
+    add_config_flags(export, ExportConfig, skip=("run_dir",))
     export.set_defaults(handler=cmd_export)
 
     compress = sub.add_parser("compress", help="make a run smaller (prune)")
@@ -38,14 +37,14 @@ def add_compress_cli(sub: Any) -> None:
         "heads, --layers N the top N layers; then a short recovery fine-tune on the run's "
         "training split. report.md compares it with the original.")
     prune.add_argument("run_dir", help=RUN_DIR_HELP)
-    _add_config_fields(prune, PruneConfig, skip=("run_dir",))
+    add_config_flags(prune, PruneConfig, skip=("run_dir",))
     prune.set_defaults(handler=cmd_prune)
 
     distill = sub.add_parser(
         "distill", help="train a smaller student on a teacher run's soft labels",
         description="Knowledge distillation: KL on temperature-softened teacher logits + "
         "cross-entropy on the labels. report.md compares student and teacher.")
-    _add_config_fields(distill, DistillConfig)
+    add_config_flags(distill, DistillConfig)
     distill.set_defaults(handler=cmd_distill)
 
     compare = sub.add_parser(
@@ -64,14 +63,6 @@ def add_compress_cli(sub: Any) -> None:
     compare.set_defaults(handler=cmd_compare)
 
 
-def _config(cls: type, args: argparse.Namespace) -> Any:
-    from lmforge.config.base import from_mapping
-
-    names = {f.name for f in dataclasses.fields(cls)}
-    values = {k: v for k, v in vars(args).items() if k in names}
-    return from_mapping(cls, values, source="command line")
-
-
 def _print_result(result: Any) -> int:
     from lmforge.compress.report import markdown_table
 
@@ -83,22 +74,25 @@ def _print_result(result: Any) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from lmforge.compress.config import ExportConfig
     from lmforge.compress.export import export_run
+    from lmforge.config.cli import config_from_args
 
-    return _print_result(export_run(_config(ExportConfig, args)))
+    return _print_result(export_run(config_from_args(ExportConfig, args)))
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
     from lmforge.compress.config import PruneConfig
     from lmforge.compress.prune import prune_run
+    from lmforge.config.cli import config_from_args
 
-    return _print_result(prune_run(_config(PruneConfig, args)))
+    return _print_result(prune_run(config_from_args(PruneConfig, args)))
 
 
 def cmd_distill(args: argparse.Namespace) -> int:
     from lmforge.compress.config import DistillConfig
     from lmforge.compress.distill import distill_run
+    from lmforge.config.cli import config_from_args
 
-    return _print_result(distill_run(_config(DistillConfig, args)))
+    return _print_result(distill_run(config_from_args(DistillConfig, args)))
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

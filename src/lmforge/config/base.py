@@ -48,14 +48,14 @@ def field_types(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _scalar_kind(annotation: Any) -> tuple[type | None, bool]:
+def scalar_kind(annotation: Any) -> tuple[type | None, bool]:
     """(base type, optional?) for the simple annotations configs use."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         optional = len(args) < len(typing.get_args(annotation))
         if len(args) == 1:
-            return _scalar_kind(args[0])[0], optional
+            return scalar_kind(args[0])[0], optional
         return None, optional
     if origin is typing.Literal:
         return str, False
@@ -64,9 +64,11 @@ def _scalar_kind(annotation: Any) -> tuple[type | None, bool]:
     return None, False
 
 
-def coerce(cls: type, name: str, value: Any) -> Any:
-    """Convert a YAML/CLI value to the field's type; ValueError on mismatch."""
-    kind, optional = _scalar_kind(field_types(cls)[name])
+def coerce(cls: type, name: str, value: Any, *, check_choices: bool = True) -> Any:
+    """Convert a YAML/CLI value to the field's type; ValueError on mismatch. With
+    ``check_choices`` False a Literal field takes any string (the config's ``validate()``
+    checks it)."""
+    kind, optional = scalar_kind(field_types(cls)[name])
     if value is None or (optional and isinstance(value, str) and value.lower() in {"none", "null"}):
         if optional:
             return None
@@ -86,7 +88,7 @@ def coerce(cls: type, name: str, value: Any) -> Any:
             raise ValueError(f"expected a number, got {value!r}")
         return float(value)
     if kind is str:
-        choices = literal_choices(cls, name)
+        choices = literal_choices(cls, name) if check_choices else None
         if choices is not None and str(value) not in choices:
             raise ValueError(f"must be one of {', '.join(choices)}; got {value!r}")
         return str(value)
@@ -101,8 +103,10 @@ def literal_choices(cls: type, name: str) -> tuple[str, ...] | None:
     return None
 
 
-def from_mapping(cls: type[T], values: dict[str, Any], *, source: str) -> T:
-    """Build ``cls`` from a mapping; unknown keys and bad values are all reported."""
+def check_values(cls: type, values: dict[str, Any], *, source: str,
+                 check_choices: bool = True) -> dict[str, Any]:
+    """``values`` coerced to the field types of ``cls``; one ConfigError naming ``source``
+    lists every unknown key and bad value."""
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     problems: list[str] = []
     kwargs: dict[str, Any] = {}
@@ -111,13 +115,20 @@ def from_mapping(cls: type[T], values: dict[str, Any], *, source: str) -> T:
             problems.append(f"unknown key '{key}'")
             continue
         try:
-            kwargs[key] = coerce(cls, key, value)
+            kwargs[key] = coerce(cls, key, value, check_choices=check_choices)
         except ValueError as exc:
             problems.append(f"'{key}': {exc}")
     if any(p.startswith("unknown key") for p in problems):
         problems.append("valid keys are: " + ", ".join(names))
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
+    return kwargs
+
+
+def from_mapping(cls: type[T], values: dict[str, Any], *, source: str,
+                 check_choices: bool = True) -> T:
+    """Build ``cls`` from a mapping; unknown keys and bad values are all reported."""
+    kwargs = check_values(cls, values, source=source, check_choices=check_choices)
     try:
         return cls(**kwargs)
     except TypeError as exc:  # a required field is missing

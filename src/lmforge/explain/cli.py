@@ -8,7 +8,6 @@ explanations to stdout (coloured on a terminal), and to --html / --json files.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 
 def add_explain_cli(sub: Any) -> None:
     """Register ``explain`` on the ``lmforge`` sub-parsers object."""
-    from lmforge.cli import _add_config_fields
+    from lmforge.config.cli import add_config_flags
     from lmforge.explain.config import ExplainConfig
 
     explain = sub.add_parser(
@@ -29,22 +28,19 @@ def add_explain_cli(sub: Any) -> None:
     explain.add_argument("run_dir", help="run directory written by `lmforge train` or "
                          "`lmforge export` (PyTorch, SetFit, ONNX or TF-IDF; --method auto picks "
                          "what the run allows)")
-    _add_config_fields(explain, ExplainConfig, skip=("run_dir",))
+    add_config_flags(explain, ExplainConfig, skip=("run_dir",))
     explain.set_defaults(handler=cmd_explain)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from lmforge import api
-    from lmforge.config.base import from_mapping
+    from lmforge.config.cli import config_from_args
     from lmforge.explain.attribute import explain
     from lmforge.explain.config import ExplainConfig
     from lmforge.explain.render import format_html, format_terminal
     from lmforge.runs.layout import write_json, write_text_atomic
 
-    names = {f.name for f in dataclasses.fields(ExplainConfig)}
-    config = from_mapping(ExplainConfig, {k: v for k, v in vars(args).items() if k in names},
-                          source="command line")
-    config.validate()
+    config = config_from_args(ExplainConfig, args)
     clf = api.load(config.run_dir)  # a wrong run dir fails before the data is read
     texts = [config.text] if config.text is not None else api.read_texts(config.data or "",
                                                                           config.text_col)

@@ -8,11 +8,11 @@ imported until a handler runs.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from typing import Any
 
+from lmforge.config.cli import add_config_flags, config_from_args
 from lmforge.generate.config import ClassifyConfig, GenerateConfig, GenerateEvalConfig
 
 GENERATE_EPILOG = """examples:
@@ -31,25 +31,13 @@ CLASSIFY_EPILOG = """examples:
       --calibrate batch"""
 
 
-def _config(cls: type, args: argparse.Namespace) -> Any:
-    """The dataclass from the flags that were typed (argparse defaults are suppressed)."""
-    from lmforge.config.base import from_mapping
-
-    names = {f.name for f in dataclasses.fields(cls)}
-    config = from_mapping(cls, {k: v for k, v in vars(args).items() if k in names}, source="command line")
-    config.validate()
-    return config
-
-
 def add_generate_cli(subparsers: Any) -> None:
-    from lmforge.cli import _add_config_fields
-
     generate = subparsers.add_parser(
         "generate", help="generate text with a causal LM (greedy, sampling, chat, qa, summarize)",
         description="Generate text from a prompt or a file of prompts. `lmforge generate eval` "
                     "scores a model (perplexity) or generated text (BLEU, ROUGE).",
         epilog=GENERATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_config_fields(generate, GenerateConfig)
+    add_config_flags(generate, GenerateConfig)
     generate.set_defaults(handler=cmd_generate)
     commands = generate.add_subparsers(dest="generate_command", metavar="{eval}")
     evaluate = commands.add_parser(
@@ -57,7 +45,7 @@ def add_generate_cli(subparsers: Any) -> None:
         description="--text FILE: the model's perplexity (sliding window over the token stream). "
                     "--predictions FILE --references FILE: corpus BLEU (sacrebleu) and mean "
                     "ROUGE-1/2/L F1 (rouge_score), one text per line. Both may be given.")
-    _add_config_fields(evaluate, GenerateEvalConfig)
+    add_config_flags(evaluate, GenerateEvalConfig)
     evaluate.set_defaults(handler=cmd_generate_eval)
 
     prompt = subparsers.add_parser("prompt", help="prompting without training (zero/few-shot classify)")
@@ -68,7 +56,7 @@ def add_generate_cli(subparsers: Any) -> None:
                     "log-likelihood under a causal LM) or embedding (cosine similarity with the "
                     "sentence encoder). Output as `lmforge predict`: text, label, one score per label.",
         epilog=CLASSIFY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_config_fields(classify, ClassifyConfig)
+    add_config_flags(classify, ClassifyConfig)
     classify.set_defaults(handler=cmd_classify)
 
 
@@ -77,7 +65,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from lmforge.generate.models import load_causal_lm
     from lmforge.generate.prompts import build_prompt, read_prompts, read_text_or_file
 
-    config: GenerateConfig = _config(GenerateConfig, args)
+    config: GenerateConfig = config_from_args(GenerateConfig, args)
     prompts = [config.prompt or ""] if config.prompts is None else read_prompts(config.prompts)
     context = read_text_or_file(config.context, "context") if config.context else None
     lm = load_causal_lm(config.model)
@@ -120,7 +108,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_generate_eval(args: argparse.Namespace) -> int:
     from lmforge.eval.generation import generation_metrics, perplexity, read_lines
 
-    config: GenerateEvalConfig = _config(GenerateEvalConfig, args)
+    config: GenerateEvalConfig = config_from_args(GenerateEvalConfig, args)
     metrics: dict[str, Any] = {}
     if config.predictions and config.references:
         metrics.update(generation_metrics(read_lines(config.predictions, "predictions"),
@@ -147,7 +135,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from lmforge.api import read_texts
     from lmforge.generate.classify import classify_zero_shot, read_examples
 
-    config: ClassifyConfig = _config(ClassifyConfig, args)
+    config: ClassifyConfig = config_from_args(ClassifyConfig, args)
     labels = config.label_list()
     examples = read_examples(config.examples, labels) if config.examples else []
     texts = read_texts(config.data, config.text_col)

@@ -14,7 +14,7 @@ from lmforge.inspect.config import InspectConfig
 
 
 def add_inspect_cli(subparsers: Any) -> argparse.ArgumentParser:
-    from lmforge.cli import _add_config_fields
+    from lmforge.config.cli import add_config_flags
 
     parser = subparsers.add_parser(
         "inspect", help="find problems in a data file before training",
@@ -23,19 +23,19 @@ def add_inspect_cli(subparsers: Any) -> argparse.ArgumentParser:
                     "tokens, mixed scripts, empty or suspicious rows: each with example rows and "
                     "what to do. Prints a summary; --out writes inspect.md and PNG histograms, "
                     "--json the findings.")
-    _add_config_fields(parser, InspectConfig)
+    add_config_flags(parser, InspectConfig)
     parser.set_defaults(handler=cmd_inspect)
     return parser
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    import dataclasses
-
+    from lmforge.config.cli import config_from_args
     from lmforge.inspect.report import format_summary, write_outputs
     from lmforge.inspect.run import inspect_data
 
-    names = {f.name for f in dataclasses.fields(InspectConfig)}
-    result = inspect_data(**{k: v for k, v in vars(args).items() if k in names})
+    # inspect_data validates the whole config (source "inspect config", as for library callers)
+    result = inspect_data(config_from_args(InspectConfig, args, source="inspect config",
+                                           validate=False))
     sys.stdout.write(format_summary(result.report) + "\n")
     for path in write_outputs(result, args.__dict__.get("out"), args.__dict__.get("json")):
         sys.stdout.write(f"wrote {path}\n")

@@ -9,37 +9,15 @@ for ``main`` to report.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from lmforge.config.cli import add_config_flags, config_from_args
 from lmforge.lm.config import NgramTrainConfig
 
 DEFAULT_GENERATE = 5
-
-
-def _add_config_fields(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One --flag per dataclass field; the help is the field's docstring. Values are not
-    restricted by argparse ``choices``: ``validate`` reports every bad value at once."""
-    from lmforge.config.base import _scalar_kind, field_docs, field_types, literal_choices
-
-    docs, types = field_docs(cls), field_types(cls)
-    for f in dataclasses.fields(cls):
-        flag = "--" + f.name.replace("_", "-")
-        kind, _ = _scalar_kind(types[f.name])
-        help_text = docs.get(f.name, "")
-        if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
-                                help=help_text)
-            continue
-        if f.default not in ("", None):
-            help_text += f" (default: {f.default})"
-        choices = literal_choices(cls, f.name)
-        parser.add_argument(flag, dest=f.name, type=kind or str, default=f.default, help=help_text,
-                            metavar="|".join(choices) if choices else f.name.upper(),
-                            required=f.name in ("corpus", "out"))
 
 
 def add_ngram_cli(subparsers: Any, stdout: TextIO | None = None) -> argparse.ArgumentParser:
@@ -56,7 +34,8 @@ def add_ngram_cli(subparsers: Any, stdout: TextIO | None = None) -> argparse.Arg
 
     train = commands.add_parser("train", help="estimate a model from a text file and write it as ARPA",
                                 description="Estimate an n-gram model from one sentence per line.")
-    _add_config_fields(train, NgramTrainConfig)
+    # bad values are reported together by NgramTrainConfig.validate, not one by argparse
+    add_config_flags(train, NgramTrainConfig, required=("corpus", "out"), check_choices=False)
     train.set_defaults(handler=lambda args: cmd_train(args, out()))
 
     evaluate = commands.add_parser("eval", help="perplexity and OOV rate of a model on a text file")
@@ -88,8 +67,7 @@ def add_ngram_cli(subparsers: Any, stdout: TextIO | None = None) -> argparse.Arg
 def cmd_train(args: argparse.Namespace, stdout: TextIO) -> int:
     from lmforge.lm.pipeline import train_ngram
 
-    names = {f.name for f in dataclasses.fields(NgramTrainConfig)}
-    config = NgramTrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+    config = config_from_args(NgramTrainConfig, args, check_choices=False)
     model = train_ngram(config)
     stdout.write(f"wrote {config.out}: order {model.order}, {config.smoothing}, "
                  f"{model.vocab_size} words, n-grams per order "

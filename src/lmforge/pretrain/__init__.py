@@ -12,6 +12,7 @@ Modules, in the order data flows through them:
 - ``loop``        the training loop (accelerate)
 - ``report``      loss curve PNG, report.md
 - ``run``         the recipes: ``pretrain()`` and ``train_tokenizer_dir()``
+- ``sentiment_zh`` pre-train a Chinese bert-mini, then fine-tune it (an end-to-end example)
 - ``cli``         ``lmforge tokenizer train|coverage`` and ``lmforge pretrain mlm|clm``
 
 Nothing heavy is imported here: ``import lmforge.pretrain`` stays cheap.

@@ -8,7 +8,6 @@ summary; errors go through ``main``'s ``LmforgeError`` funnel (exit code 2).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from typing import Any
 
@@ -18,7 +17,7 @@ CORPUS_HELP = ("text files, UTF-8, one paragraph per line (a blank line ends a d
 
 def add_pretrain_cli(sub: Any) -> None:
     """Register ``tokenizer`` and ``pretrain`` on the ``lmforge`` sub-parsers object."""
-    from lmforge.cli import _add_config_fields
+    from lmforge.config.cli import add_config_flags, add_layer_flags
     from lmforge.pretrain.config import PretrainConfig, TokenizerConfig
 
     tokenizer = sub.add_parser("tokenizer", help="train a tokenizer on a corpus; measure coverage")
@@ -28,7 +27,7 @@ def add_pretrain_cli(sub: Any) -> None:
         description="Train a tokenizer on text files and save it as a transformers fast tokenizer "
         "(AutoTokenizer.from_pretrained(OUT) loads it). WordPiece splits Chinese per character.")
     train.add_argument("--corpus", nargs="+", required=True, metavar="FILE", help=CORPUS_HELP)
-    _add_config_fields(train, TokenizerConfig, skip=("corpus",))
+    add_config_flags(train, TokenizerConfig, skip=("corpus",))
     train.set_defaults(handler=cmd_tokenizer_train)
 
     cov = actions.add_parser(
@@ -57,18 +56,20 @@ def add_pretrain_cli(sub: Any) -> None:
             "RUN_DIR/model` fine-tunes it. Values: defaults, then --config, then flags.")
         parser.add_argument("--corpus", nargs="+", metavar="FILE", default=argparse.SUPPRESS,
                             help=CORPUS_HELP)
-        parser.add_argument("--config", help="YAML file of settings (e.g. a run's config.yaml)")
+        add_layer_flags(parser, config_help="YAML file of settings (e.g. a run's config.yaml)")
         skip = ("corpus", "objective") + (("nsp", "whole_word_mask", "packing") if name == "clm" else ())
-        _add_config_fields(parser, PretrainConfig, skip=skip)
+        add_config_flags(parser, PretrainConfig, skip=skip)
         parser.set_defaults(handler=cmd_pretrain)
 
 
 def cmd_tokenizer_train(args: argparse.Namespace) -> int:
+    from lmforge.config.cli import config_from_args
     from lmforge.pretrain.config import TokenizerConfig
     from lmforge.pretrain.run import train_tokenizer_dir
 
-    names = {f.name for f in dataclasses.fields(TokenizerConfig)}
-    result = train_tokenizer_dir(**{k: v for k, v in vars(args).items() if k in names})
+    # train_tokenizer_dir normalises --corpus, then validates (source "tokenizer config")
+    result = train_tokenizer_dir(config_from_args(TokenizerConfig, args, source="tokenizer config",
+                                                  validate=False))
     sys.stdout.write(f"{result.report['kind']} tokenizer, {result.report['vocab_size']:,} tokens, "
                      f"trained on {result.report['corpus']['lines']:,} lines\n")
     if result.coverage is not None:
@@ -93,19 +94,14 @@ def cmd_tokenizer_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
-    from lmforge.config.base import from_mapping, load_yaml
+    from lmforge.config.cli import config_from_args, file_layers
     from lmforge.pretrain.config import PretrainConfig
     from lmforge.pretrain.report import format_pretrain_report
     from lmforge.pretrain.run import pretrain
 
-    values: dict[str, Any] = {}
-    if args.config:
-        loaded = load_yaml(args.config)
-        from_mapping(PretrainConfig, loaded, source=str(args.config))  # unknown keys -> error now
-        values.update(loaded)
-    names = {f.name for f in dataclasses.fields(PretrainConfig)}
-    values.update({k: v for k, v in vars(args).items() if k in names})
-    result = pretrain(**values)
+    # pretrain normalises --corpus, then validates (source "pretrain config")
+    result = pretrain(config_from_args(PretrainConfig, args, layers=file_layers(args),
+                                       source="pretrain config", validate=False))
     sys.stdout.write(format_pretrain_report(result.metrics))
     sys.stdout.write(f"run directory: {result.run_dir}\n"
                      f"fine-tune it with: lmforge train --model {result.run_dir / 'model'} "

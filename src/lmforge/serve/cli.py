@@ -9,7 +9,6 @@ Ctrl-C, then drains the queues and returns 0.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import sys
@@ -26,7 +25,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 def add_serve_cli(sub: Any) -> None:
     """Register ``serve`` on the ``lmforge`` sub-parsers object."""
-    from lmforge.cli import _add_config_fields
+    from lmforge.config.cli import add_config_flags
 
     serve = sub.add_parser(
         "serve", help="serve run directories over HTTP (JSON API and a web page)",
@@ -37,16 +36,15 @@ def add_serve_cli(sub: Any) -> None:
     serve.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
                        help="run directory to serve; NAME=RUN_DIR names it (default name: the "
                        "folder's). The first is the default model of requests that name none.")
-    _add_config_fields(serve, ServeConfig)
+    add_config_flags(serve, ServeConfig)
     serve.set_defaults(handler=cmd_serve)
 
 
 def config_from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -> ServeConfig:
-    from lmforge.config.base import from_mapping
+    """``ServeConfig`` from the flags; the API key falls back to $LMFORGE_API_KEY."""
+    from lmforge.config import cli
 
-    names = {f.name for f in dataclasses.fields(ServeConfig)}
-    values = {k: v for k, v in vars(args).items() if k in names}
-    config = from_mapping(ServeConfig, values, source="command line")
+    config = cli.config_from_args(ServeConfig, args, validate=False)
     if config.api_key is None:
         config.api_key = (os.environ if environ is None else environ).get(API_KEY_ENV) or None
     config.validate()

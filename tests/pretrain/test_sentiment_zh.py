@@ -1,4 +1,4 @@
-"""Recipe sentiment-zh on a tiny scale, and the People's Daily conversion."""
+"""The sentiment-zh pre-training pipeline on a tiny scale, and the People's Daily conversion."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lmforge.errors import DataError
-from lmforge.pretrain.recipes import peoples_daily_text, sentiment_zh
+from lmforge.pretrain.sentiment_zh import peoples_daily_text, sentiment_zh
 from tests.conftest import write_csv
 from tests.pretrain.conftest import FAST, ZH, write_lines
 
