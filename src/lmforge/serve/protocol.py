@@ -165,17 +165,19 @@ def parse_explain_request(body: bytes, max_texts: int, max_chars: int) -> Explai
     ``MAX_EXPLAIN_TEXTS`` texts."""
     data = _json_body(body)
     if isinstance(data, dict):
-        texts = data.get("texts")
-        if isinstance(texts, list) and MAX_EXPLAIN_TEXTS < len(texts) <= max_texts:
-            raise PayloadTooLarge(
-                f"too many texts to explain: {len(texts):,} in one request, the limit is "
-                f"{MAX_EXPLAIN_TEXTS} (each explanation takes tens of forward passes). Split "
-                "them over several requests.")
-        check_limits(texts, max_texts, max_chars)
+        check_limits(data.get("texts"), max_texts, max_chars)
+    # validated before the explain limit: a request that is wrong in another field is 422
+    # whatever its size (the service's own limits above already bound the validation's cost)
     try:
-        return ExplainRequest.model_validate(data)
+        request = ExplainRequest.model_validate(data)
     except ValidationError as exc:
         raise InvalidRequest(describe_errors(exc.errors(), "'texts', 'model' and 'method'")) from None
+    if len(request.texts) > MAX_EXPLAIN_TEXTS:
+        raise PayloadTooLarge(
+            f"too many texts to explain: {len(request.texts):,} in one request, the limit is "
+            f"{MAX_EXPLAIN_TEXTS} (each explanation takes tens of forward passes). Split "
+            "them over several requests.")
+    return request
 
 
 def _json_body(body: bytes) -> Any:
