@@ -46,7 +46,7 @@ def run_hf_trainer(args: argparse.Namespace, out: Path) -> tuple[float, float]:
         TrainingArguments,
     )
 
-    from lmforge.api import stratified_subset
+    from lmforge.data.split import stratified_subset
     from lmforge.data import load_examples
     from lmforge.models.registry import resolve_model_dir
 

@@ -176,7 +176,7 @@ def _tokenizer(model: str) -> tuple[Any, str]:
 def _token_stats(tokenizer: Any, texts: list[str]) -> tuple[list[int], dict[str, Any]]:
     """Token count of each text (special tokens included, as max_length counts them) and
     its share of unknown tokens; ``unknown_token_report`` as train computes it."""
-    from lmforge.api import unknown_token_report
+    from lmforge.data.tokenize import unknown_token_report
     from lmforge.data.tokenize import special_token_frame
 
     prefix, suffix = special_token_frame(tokenizer)
