@@ -50,19 +50,15 @@ def refuse_tfidf_run(run_dir: Path, command: str) -> None:
     """ModelError when ``run_dir`` is a ``--model tfidf`` run, which export and prune cannot
     take and do not need."""
     from lmforge.baseline.run import is_tfidf_run
-    from lmforge.compress.measure import model_dir_size_mb
+    from lmforge.compress.measure import model_dir_size_mb, size_text
 
     if is_tfidf_run(run_dir):
         raise ModelError(
             f"'{run_dir}' is a TF-IDF run (`lmforge train --model tfidf`): "
             f"{TFIDF_REFUSALS[command]}, and it is already small "
-            f"({_size_text(model_dir_size_mb(run_dir / 'model'))}) and fast on a CPU. "
+            f"({size_text(model_dir_size_mb(run_dir / 'model'))}) and fast on a CPU. "
             f"`lmforge serve {run_dir}` and `lmforge predict {run_dir}` take it as it is."
         )
-
-
-def _size_text(mb: float) -> str:
-    return f"{mb:.1f} MB" if mb >= 0.1 else f"{mb * 1000:.0f} kB"
 
 
 def check_exportable(run_dir: Path) -> None:
