@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lmforge.data.task import Task
 from lmforge.errors import ConfigError, DataError, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,13 +58,13 @@ HEAD_FILE = "setfit_head.safetensors"
 def choose_method(method: str, task: str, train_targets: list[Any], n_labels: int) -> tuple[str, str]:
     """``(finetune|setfit, reason)`` for ``--method``; auto follows ``AUTO_BELOW``."""
     if method == "setfit":
-        if task != "single":
+        if task != Task.SINGLE:
             raise ConfigError(f"method: setfit is for single-label classification; this data's "
                               f"task is {task}. Use --method finetune (or auto).")
         return "setfit", "--method setfit"
     if method == "finetune":
         return "finetune", "--method finetune"
-    if task != "single":
+    if task != Task.SINGLE:
         return "finetune", f"auto: setfit is for single-label data; the task is {task}"
     per_class = len(train_targets) / max(1, n_labels)
     if per_class < AUTO_BELOW:
@@ -314,8 +315,8 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
                                          prepared.model_dir)
     assert model_dir is not None  # SetFit tunes an encoder: --model tfidf has none
     tokenizer, pad_id, encoded = steps.encode_parts(cfg, model_dir, parts, summary)
-    weights = steps.class_weights(cfg, "single", parts["train"].targets, labels, summary)
-    steps.warn_before_training(summary, parts["train"], labels, "single")
+    weights = steps.class_weights(cfg, Task.SINGLE, parts["train"].targets, labels, summary)
+    steps.warn_before_training(summary, parts["train"], labels, Task.SINGLE)
     baseline, baseline_model = steps.fit_baseline(cfg, parts, labels,
                                                   "balanced" if weights else None)
 
@@ -338,9 +339,9 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
             if len(parts[name]):
                 split_logits[name] = forward_logits(model, encoded[name].input_ids, pad_id,
                                                     cfg.eval_batch_size)
-                metrics[name] = score_outputs("single", split_logits[name], parts[name].targets,
-                                              labels)
-        ensemble = decide_ensemble(cfg.ensemble, "single", labels, parts, split_logits,
+                metrics[name] = score_outputs(Task.SINGLE, split_logits[name],
+                                              parts[name].targets, labels)
+        ensemble = decide_ensemble(cfg.ensemble, Task.SINGLE, labels, parts, split_logits,
                                    baseline_model, baseline)
         ensemble.apply(metrics)
         for name in ("validation", "test"):
@@ -359,7 +360,7 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
                         "head": "logistic regression"}})
         metrics["data"] = summary.as_dict()
         steps.add_baseline(metrics, baseline, ensemble, seconds)
-        steps.write_run(tmp, cfg, model, tokenizer, metrics, "single", labels)
+        steps.write_run(tmp, cfg, model, tokenizer, metrics, Task.SINGLE, labels)
         card = (tmp / "README.md").read_text(encoding="utf-8")
         write_text_atomic(tmp / "README.md", card + SETFIT_CARD.format(
             norm=", L2-normalised" if model.normalize else "", run=cfg.out))
