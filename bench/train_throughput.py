@@ -46,8 +46,8 @@ def run_hf_trainer(args: argparse.Namespace, out: Path) -> tuple[float, float]:
         TrainingArguments,
     )
 
-    from lmforge.api import stratified_subset
     from lmforge.data import load_examples
+    from lmforge.data.split import stratified_subset
     from lmforge.models.registry import resolve_model_dir
 
     train = load_examples(DATA / "rotten_tomatoes_train.csv").examples

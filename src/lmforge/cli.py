@@ -168,7 +168,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.data == "-":
         texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
     else:
-        texts = api.read_texts(args.data, args.text_col)
+        from lmforge.data import read_texts
+
+        texts = read_texts(args.data, args.text_col)
     if args.server:
         from lmforge.serve.client import predict_remote
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from lmforge.data.task import Task
 from lmforge.errors import DataError
 
 
@@ -22,18 +23,18 @@ def label_order(values: Iterable[str]) -> list[str]:
 
 
 def labels_of(task: str, targets: Sequence[Any]) -> list[str]:
-    if task == "single":
+    if task == Task.SINGLE:
         return label_order(targets)
-    if task == "multi":
+    if task == Task.MULTI:
         return label_order(name for row in targets for name in row)
     return []
 
 
 def check_known(task: str, targets: Sequence[Any], known: Sequence[str], source: str) -> None:
     """Evaluation data may not carry labels the model was never trained on."""
-    if task == "regression":
+    if task == Task.REGRESSION:
         return
-    names = targets if task == "single" else [n for row in targets for n in row]
+    names = targets if task == Task.SINGLE else [n for row in targets for n in row]
     unknown = sorted(set(names) - set(known))
     if unknown:
         raise DataError(
@@ -47,10 +48,10 @@ def target_tensor(task: str, targets: Sequence[Any], labels: Sequence[str],
                   mean: float = 0.0, std: float = 1.0) -> Any:
     import torch
 
-    if task == "single":
+    if task == Task.SINGLE:
         index = {label: i for i, label in enumerate(labels)}
         return torch.tensor([index[t] for t in targets], dtype=torch.long)
-    if task == "multi":
+    if task == Task.MULTI:
         index = {label: i for i, label in enumerate(labels)}
         out = torch.zeros((len(targets), len(labels)), dtype=torch.float32)
         for row, names in enumerate(targets):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from lmforge.data.task import Task
+
 
 def score_outputs(
     task: str, logits: Any, targets: Sequence[Any], labels: Sequence[str],
@@ -25,7 +27,7 @@ def score_outputs(
     from lmforge.inference.surface import logits_to_outputs
 
     outputs = logits_to_outputs(task, logits)
-    if task == "single":
+    if task == Task.SINGLE:
         index = {label: i for i, label in enumerate(labels)}
         y = np.array([index[t] for t in targets])
         # log-softmax computed stably from the logits, not log(probabilities)
@@ -33,7 +35,7 @@ def score_outputs(
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         loss = float(-log_probs[np.arange(len(y)), y].mean()) if len(y) else None
         return classification_metrics(y.tolist(), outputs.argmax(axis=1).tolist(), list(labels), loss)
-    if task == "multi":
+    if task == Task.MULTI:
         index = {label: i for i, label in enumerate(labels)}
         y = np.zeros((len(targets), len(labels)), dtype=np.int64)
         for row, names in enumerate(targets):
@@ -52,4 +54,4 @@ def score_outputs(
 
 def headline(task: str) -> str:
     """The metric early stopping watches: higher is better for all of these."""
-    return {"single": "macro_f1", "multi": "macro_f1"}.get(task, "loss")
+    return {Task.SINGLE: "macro_f1", Task.MULTI: "macro_f1"}.get(task, "loss")

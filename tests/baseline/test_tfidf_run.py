@@ -198,10 +198,11 @@ def test_report_and_card_say_whether_the_model_is_worth_it(trained_with_baseline
 
 
 def test_baseline_can_be_turned_off(tmp_path: Path) -> None:
-    from lmforge.api import _fit_baseline, resolve_train_config
+    from lmforge.config.train import resolve_train_config
+    from lmforge.training.steps import fit_baseline
 
     cfg = resolve_train_config(data="x.csv", out=str(tmp_path / "r"), baseline=False)
-    assert _fit_baseline(cfg, {}, [], None) == (None, None)
+    assert fit_baseline(cfg, {}, [], None) == (None, None)
     assert "--no-baseline" in _help_of_train()
 
 

@@ -13,41 +13,26 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from lmforge.augment.synonyms import Synonyms
 from lmforge.augment.words import STOP_WORDS, is_cjk, join_words, split_words
+from lmforge.config.train import AUGMENT_SPEC as SPEC
+from lmforge.config.train import spec_problems
 from lmforge.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
 ALPHA = 0.1  # the paper's recommended share of words changed per operation
 OPERATIONS = ("synonym_replacement", "random_insertion", "random_swap", "random_deletion")
-SPEC = re.compile(r"^eda(?::(\d+))?$")
-MAX_COPIES = 32
 
 
 @dataclass(frozen=True)
 class AugmentSpec:
     method: str
     copies: int
-
-
-def spec_problems(spec: str | None) -> list[str]:
-    """Problems with an ``--augment`` value (empty list when fine or not given)."""
-    if spec is None or spec == "":
-        return []
-    match = SPEC.match(spec.strip().lower())
-    if not match:
-        return [f"augment: '{spec}' is not an augmentation; use eda or eda:N (N augmented copies "
-                "per training text, e.g. eda:4)"]
-    copies = int(match.group(1) or 1)
-    if not 1 <= copies <= MAX_COPIES:
-        return [f"augment: N in eda:N must be between 1 and {MAX_COPIES}, got {copies}"]
-    return []
 
 
 def parse_spec(spec: str) -> AugmentSpec:
@@ -196,10 +181,10 @@ def build_synonyms(synonym_file: str | None, model_dir: Any, texts: list[str]) -
                    f"({len(table)} training words have one)")
 
 
-def augment_training_split(cfg: Any, train_part: Any, model_dir: Any,
-                           data_summary: dict[str, Any]) -> Any:
-    """``lmforge train --augment``: the augmented training split; counts go to
-    ``data_summary["augmentation"]`` (metrics.json ``data.augmentation``)."""
+def augment_training_split(cfg: Any, train_part: Any,
+                           model_dir: Any) -> tuple[Any, dict[str, Any]]:
+    """``lmforge train --augment``: the augmented training split, and its counts (metrics.json
+    ``data.augmentation``)."""
     from lmforge.models.registry import resolve_model_dir
 
     spec = parse_spec(cfg.augment)
@@ -210,7 +195,4 @@ def augment_training_split(cfg: Any, train_part: Any, model_dir: Any,
     synonyms, where = build_synonyms(cfg.synonyms, source_dir, train_part.texts)
     augmented, summary = augment_examples(train_part, spec, synonyms, cfg.seed)
     summary["synonyms"] = where
-    data_summary["augmentation"] = summary
-    data_summary["splits"] = dict(data_summary.get("splits") or {}) | {
-        "train_after_augmentation": len(augmented)}
-    return augmented
+    return augmented, summary

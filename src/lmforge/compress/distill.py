@@ -208,7 +208,7 @@ def distill_run(config: DistillConfig) -> CompressResult:
 
     examples = load_labelled_file(config.data, teacher.settings, teacher.task)
     if config.max_train_samples and len(examples) > config.max_train_samples:
-        from lmforge.api import stratified_subset
+        from lmforge.data.split import stratified_subset
 
         examples = stratified_subset(examples, config.max_train_samples, config.seed)
     texts, gold = list(examples.texts), list(examples.targets)

@@ -49,7 +49,7 @@ TFIDF_REFUSALS = {
 def refuse_tfidf_run(run_dir: Path, command: str) -> None:
     """ModelError when ``run_dir`` is a ``--model tfidf`` run, which export and prune cannot
     take and do not need."""
-    from lmforge.compress.measure import model_dir_size_mb
+    from lmforge.compress.measure import model_dir_size_mb, size_text
     from lmforge.runs.kinds import model_kind
     from lmforge.runs.layout import TFIDF
 
@@ -57,13 +57,9 @@ def refuse_tfidf_run(run_dir: Path, command: str) -> None:
         raise ModelError(
             f"'{run_dir}' is a TF-IDF run (`lmforge train --model tfidf`): "
             f"{TFIDF_REFUSALS[command]}, and it is already small "
-            f"({_size_text(model_dir_size_mb(run_dir / 'model'))}) and fast on a CPU. "
+            f"({size_text(model_dir_size_mb(run_dir / 'model'))}) and fast on a CPU. "
             f"`lmforge serve {run_dir}` and `lmforge predict {run_dir}` take it as it is."
         )
-
-
-def _size_text(mb: float) -> str:
-    return f"{mb:.1f} MB" if mb >= 0.1 else f"{mb * 1000:.0f} kB"
 
 
 def check_exportable(run_dir: Path) -> None:

@@ -261,10 +261,9 @@ def size_mb(clf: Any, model_dir: Path | None = None) -> float:
     return os.path.getsize(clf.onnx_path) / 1e6
 
 
-def measure_run(run_dir: str | os.PathLike[str], name: str | None = None,
-                test: Any | None = None, bench: BenchSettings | None = None) -> Measurement:
-    from lmforge.runs.load import load_run
-
-    bench = bench or BenchSettings()
-    clf = load_run(run_dir, num_threads=bench.threads)
-    return measure(clf, name or Path(run_dir).name, test, bench)
+def size_text(mb: float, unit: bool = True) -> str:
+    """A model's size for people: MB with one decimal; under 0.1 MB (a TF-IDF run is often
+    kilobytes) whole kB, or, with ``unit=False`` for a table column in MB, three decimals."""
+    if mb >= 0.1:
+        return f"{mb:.1f} MB" if unit else f"{mb:.1f}"
+    return f"{mb * 1000:.0f} kB" if unit else f"{mb:.3f}"

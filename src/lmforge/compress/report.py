@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lmforge.compress.measure import BenchSettings, Measurement
+from lmforge.compress.measure import BenchSettings, Measurement, size_text
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +20,6 @@ def _fmt(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
-def _size(mb: float) -> str:
-    """MB with one decimal; small models (a TF-IDF run is often kilobytes) with three."""
-    return f"{mb:.1f}" if mb >= 0.1 else f"{mb:.3f}"
-
-
 def table_rows(rows: Sequence[Measurement]) -> list[list[str]]:
     """Cells of the report table; ratios and deltas are against ``rows[0]``."""
     base = rows[0]
@@ -34,7 +29,7 @@ def table_rows(rows: Sequence[Measurement]) -> list[list[str]]:
         delta = (None if row.accuracy is None or base.accuracy is None
                  else 100.0 * (row.accuracy - base.accuracy))
         out.append([
-            row.name, row.backend, f"{row.parameters:,}", _size(row.size_mb),
+            row.name, row.backend, f"{row.parameters:,}", size_text(row.size_mb, unit=False),
             f"{row.latency_p50_ms:.1f}", f"{row.latency_p95_ms:.1f}", f"{row.throughput:.0f}",
             _fmt(speedup, ".2f") + ("×" if speedup is not None else ""),
             _fmt(row.accuracy, ".4f"), _fmt(row.macro_f1, ".4f"), _fmt(delta, "+.2f"),

@@ -2,7 +2,8 @@
 
 Pruning needs the run's *training* split (importance scores, recovery
 fine-tune) and every report needs its *test* split. When training carved the
-test split out of ``data``, the split is reproduced with the same seed and
+test split out of ``data``, the split is reproduced by the very function
+training used (``data.split.split_for_training``) with the run's seed and
 fractions, so the recovery fine-tune never sees a test example.
 """
 
@@ -30,38 +31,26 @@ class Labelled:
         return len(self.texts)
 
 
-def _columns(settings: dict[str, Any]) -> Any:
-    from lmforge.data.columns import ColumnChoice
-
-    return ColumnChoice(text=settings.get("text_col") or "text",
-                        labels=tuple((settings.get("label_col") or "label").split(",")),
-                        reason="columns of the training data")
-
-
 def load_labelled_file(path: str | Path, settings: dict[str, Any], task: str) -> Any:
     """A labelled file read with the run's columns, else with detected columns
     (``lmforge evaluate``'s rule). Returns the data module's examples."""
-    from lmforge.data import load_examples, load_with_schema
+    from lmforge.data import load_like_training, training_columns
 
-    label_sep = settings.get("label_sep", "|")
     if not Path(path).is_file():
         raise DataError(f"'{path}': no such file. Pass a labelled CSV/TSV/JSONL/Parquet file.")
-    try:
-        return load_with_schema(path, _columns(settings), task, label_sep).examples
-    except DataError as exc:
-        if "is not in" not in str(exc) and "columns" not in str(exc):
-            raise
-        log.info("training columns not found in %s; detecting columns", path)
-        return load_examples(path, task=task, label_sep=label_sep).examples
+    columns = training_columns(settings.get("text_col"), settings.get("label_col"))
+    return load_like_training(path, columns, task, settings.get("label_sep", "|")).examples
 
 
 def _as_labelled(examples: Any, source: str) -> Labelled:
     return Labelled(list(examples.texts), list(examples.targets), source)
 
 
-def _reproduced_splits(settings: dict[str, Any], task: str) -> dict[str, Any]:
-    """The train/validation/test parts exactly as ``lmforge train`` made them."""
-    from lmforge.data.split import split_stratified
+def reproduced_splits(settings: dict[str, Any], task: str) -> dict[str, Any]:
+    """The train/validation/test parts carved from the run's ``data`` exactly as ``lmforge
+    train`` made them (a part given as a separate file comes back empty)."""
+    from lmforge.data import load_examples
+    from lmforge.data.split import split_for_training
 
     data = settings.get("data")
     if not data or not Path(data).is_file():
@@ -69,20 +58,17 @@ def _reproduced_splits(settings: dict[str, Any], task: str) -> dict[str, Any]:
             f"the run's training data '{data}' (config.yaml 'data') is not there any more. "
             "Pass the training file explicitly (--train-data FILE)."
         )
-    from lmforge.data import load_examples
-
     # the very call `lmforge train` made (its config.yaml holds the resolved columns),
     # so the rows come back in the same order and the seeded split is the same
     examples = load_examples(data, text_col=settings.get("text_col"),
                              label_col=settings.get("label_col"), task=task,
                              label_sep=settings.get("label_sep", "|")).examples
-    seed = int(settings.get("seed", 0))
-    splits = split_stratified(
-        examples,
-        validation_fraction=0.0 if settings.get("validation")
-        else float(settings.get("validation_fraction", 0.1)),
-        test_fraction=0.0 if settings.get("test") else float(settings.get("test_fraction", 0.2)),
-        seed=seed, path=data,
+    # separate validation/test files are not needed here: named, so nothing is carved for them
+    given = {name: None for name in ("validation", "test") if settings.get(name)}
+    splits = split_for_training(
+        examples, validation_fraction=float(settings.get("validation_fraction", 0.1)),
+        test_fraction=float(settings.get("test_fraction", 0.2)),
+        seed=int(settings.get("seed", 0)), path=data, held_out=given,
     )
     return {"train": splits.train, "validation": splits.validation, "test": splits.test}
 
@@ -90,13 +76,13 @@ def _reproduced_splits(settings: dict[str, Any], task: str) -> dict[str, Any]:
 def training_examples(settings: dict[str, Any], task: str, train_data: str | None = None,
                       max_samples: int | None = None, seed: int = 0) -> Labelled:
     """``train_data`` whole when given, else the run's own training split."""
-    from lmforge.api import stratified_subset
+    from lmforge.data.split import stratified_subset
 
     if train_data:
         examples = load_labelled_file(train_data, settings, task)
         source = str(train_data)
     else:
-        examples = _reproduced_splits(settings, task)["train"]
+        examples = reproduced_splits(settings, task)["train"]
         source = f"{settings.get('data')} (the run's training split)"
     if max_samples and len(examples) > max_samples:
         examples = stratified_subset(examples, max_samples, seed)
@@ -119,9 +105,9 @@ def test_examples(settings: dict[str, Any], task: str, data: str | None = None) 
                     "the models", settings["test"])
         return None
     if settings.get("data") and Path(settings["data"]).is_file():
-        from lmforge.api import stratified_subset
+        from lmforge.data.split import stratified_subset
 
-        test = _reproduced_splits(settings, task)["test"]
+        test = reproduced_splits(settings, task)["test"]
         limit = settings.get("max_eval_samples")
         if limit and len(test) > int(limit):
             test = stratified_subset(test, int(limit), int(settings.get("seed", 0)))

@@ -1,13 +1,49 @@
-"""Configuration of ``lmforge train``. Each field's docstring is its --help text."""
+"""Configuration of ``lmforge train``. Each field's docstring is its --help text.
+
+The grammar of the values checked here (``--augment eda:N``, which ``--log-to``
+needs an optional package) lives here too, so validating a config imports
+nothing above the config layer; ``augment`` and ``training.tracking`` use it.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from lmforge.errors import ConfigError
 
-Task = Literal["auto", "single", "multi", "regression"]
+# What --task accepts: a task (lmforge.data.task.Task's values), or auto (decided from the labels).
+# Spelled out rather than imported so that config stays below data in the layering.
+TaskRequest = Literal["auto", "single", "multi", "regression"]
+
+AUGMENT_SPEC = re.compile(r"^eda(?::(\d+))?$")
+MAX_COPIES = 32  # --augment eda:N: at most this many augmented copies per training text
+NEEDS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}  # --log-to value -> import name
+
+
+def spec_problems(spec: str | None) -> list[str]:
+    """Problems with an ``--augment`` value (empty list when fine or not given)."""
+    if spec is None or spec == "":
+        return []
+    match = AUGMENT_SPEC.match(spec.strip().lower())
+    if not match:
+        return [f"augment: '{spec}' is not an augmentation; use eda or eda:N (N augmented copies "
+                "per training text, e.g. eda:4)"]
+    copies = int(match.group(1) or 1)
+    if not 1 <= copies <= MAX_COPIES:
+        return [f"augment: N in eda:N must be between 1 and {MAX_COPIES}, got {copies}"]
+    return []
+
+
+def tracker_problems(kind: str) -> list[str]:
+    """Config problems of ``--log-to`` (a missing optional package), for TrainConfig.validate."""
+    package = NEEDS.get(kind)
+    if package and importlib.util.find_spec(package) is None:
+        return [f"log_to: {kind} needs the '{package}' package, which is not installed; "
+                f"`pip install 'lmforge[track]'` (or `pip install {package}`), or use --log-to csv"]
+    return []
 
 
 @dataclass
@@ -25,7 +61,7 @@ class TrainConfig:
     """Name of the text column (detected when not given)."""
     label_col: str | None = None
     """Label column; comma-separated names of 0/1 columns for multi-label (detected when not given)."""
-    task: Task = "auto"
+    task: TaskRequest = "auto"
     """auto, single (one label per text), multi (several labels) or regression (a number)."""
     label_sep: str = "|"
     """Separator between labels of one text in multi-label data, e.g. 'sports|politics'."""
@@ -166,9 +202,6 @@ class TrainConfig:
                             "add it or drop them")
         if not self.label_sep:
             problems.append("label_sep: must not be empty")
-        from lmforge.augment.eda import spec_problems
-        from lmforge.training.tracking import tracker_problems
-
         problems += spec_problems(self.augment) + tracker_problems(self.log_to)
         if self.synonyms and not self.augment:
             problems.append("synonyms: only used with --augment eda[:N]; add --augment or drop it")
@@ -179,3 +212,15 @@ class TrainConfig:
                             "Use --model default (or a local encoder) with --method setfit")
         if problems:
             raise ConfigError("invalid training config: " + "; ".join(problems))
+
+
+def resolve_train_config(config: TrainConfig | None = None, **overrides: Any) -> TrainConfig:
+    """``config`` (default: all defaults) with ``overrides`` (field values) applied, each
+    value coerced to its field's type, validated whole."""
+    from lmforge.config.base import from_mapping, to_mapping
+
+    base = to_mapping(config) if config is not None else {}
+    base.update(overrides)
+    cfg = from_mapping(TrainConfig, base, source="train config")
+    cfg.validate()
+    return cfg

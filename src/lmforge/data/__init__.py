@@ -1,8 +1,12 @@
 """Data in: read -> detect columns and task -> clean -> split -> tokenize.
 
+Owns everything about data before a model sees it: reading files, choosing the
+columns and the ``Task``, cleaning, the one train/validation/test split of
+``lmforge train`` (``split.split_for_training``) and subsets, tokenization.
 Each stage is a plain function in its own module; ``load_examples`` chains the
 first four for the common case, ``load_with_schema`` reads a further file
-(validation, test, evaluation) with the training file's columns.
+(validation, test, evaluation) with the training file's columns, ``read_texts``
+reads the texts of an unlabelled file (prediction input).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LoadedExamples", "load_examples", "load_with_schema"]
+__all__ = ["LoadedExamples", "load_examples", "load_like_training", "load_with_schema",
+           "read_texts", "training_columns"]
 
 
 @dataclass
@@ -55,9 +60,9 @@ def load_with_schema(path: str | os.PathLike[str], columns: ColumnChoice, task: 
     """Read another file (validation, test, evaluation) with the training file's columns."""
     from lmforge.data.clean import build_examples
     from lmforge.data.columns import ColumnChoice as Choice
+    from lmforge.data.columns import MissingColumnsError
     from lmforge.data.read import read_table
     from lmforge.data.task import detect_task
-    from lmforge.errors import DataError
 
     df = read_table(path)
     present = [str(c) for c in df.columns]
@@ -66,14 +71,42 @@ def load_with_schema(path: str | os.PathLike[str], columns: ColumnChoice, task: 
     if missing:
         names = ", ".join(f"'{name}' (the training data's {role} column)" for name, role in missing)
         verb = "is" if len(missing) == 1 else "are"
-        raise DataError(f"column{'s' if len(missing) > 1 else ''} {names} {verb} not in {path}; "
-                        f"its columns are: {', '.join(present)}. Give it the same column names "
-                        "as the training data.")
+        raise MissingColumnsError(
+            f"column{'s' if len(missing) > 1 else ''} {names} {verb} not in {path}; its columns "
+            f"are: {', '.join(present)}. Give it the same column names as the training data.",
+            [name for name, _ in missing])
     same = Choice(columns.text, tuple(columns.labels), "same columns as the training data")
     choice = detect_task(df, same, path, task, label_sep)
     examples, report = build_examples(df, same, choice.task, path, label_sep)
     _log_cleaning(path, report)
     return LoadedExamples(examples, same, choice, report, df.attrs.get("encoding", "utf-8"))
+
+
+def training_columns(text_col: str | None, label_col: str | None) -> ColumnChoice:
+    """The columns a run was trained on, from its config.yaml ``text_col``/``label_col``
+    (several label columns comma-separated)."""
+    from lmforge.data.columns import ColumnChoice as Choice
+
+    return Choice(text=text_col or "text", labels=tuple((label_col or "label").split(",")),
+                  reason="columns of the training data")
+
+
+def load_like_training(path: str | os.PathLike[str], columns: ColumnChoice, task: str,
+                       label_sep: str = "|") -> LoadedExamples:
+    """A further labelled file read with the training data's ``columns``; when it lacks them,
+    with detected columns (``lmforge evaluate``'s rule, and compress's)."""
+    from lmforge.data.columns import MissingColumnsError
+
+    try:
+        return load_with_schema(path, columns, task, label_sep)
+    except MissingColumnsError:
+        log.info("training columns not found in %s; detecting columns", path)
+        return load_examples(path, task=task, label_sep=label_sep)
+
+
+def read_texts(path: str | os.PathLike[str], text_col: str | None = None) -> list[str]:
+    """The cleaned texts of a file with or without labels (``predict``'s input)."""
+    return load_examples(path, text_col=text_col, require_label=False).examples.texts
 
 
 def _log_cleaning(path: Any, report: CleanReport) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from lmforge.data.cells import as_number, binary_value, is_list, is_missing, label_string, plain, shown
 from lmforge.data.columns import ColumnChoice
 from lmforge.data.read import file_rows, row_name
+from lmforge.data.task import Task
 from lmforge.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -194,11 +195,11 @@ def _target(task: str, values: list[Any], columns: ColumnChoice, label_sep: str,
     if is_missing(value):
         return None
     name = columns.labels[0]
-    if task == "multi":
+    if task == Task.MULTI:
         value = plain(value)
         parts = value if is_list(value) else str(value).split(label_sep)
         return tuple(sorted({label_string(p) for p in parts if not is_missing(p)}))
-    if task == "regression":
+    if task == Task.REGRESSION:
         number = as_number(value)
         if number is None:
             raise DataError(f"{path}: {row_name(df, i)}, column '{name}': {shown(value)} is not "
@@ -234,17 +235,17 @@ def check_trainable(examples: Examples, path: Any) -> None:
     """Refuse example sets no model can learn from."""
     if not len(examples):
         raise DataError(f"{path}: no examples left after cleaning. Add labelled rows.")
-    if examples.task == "single":
+    if examples.task == Task.SINGLE:
         classes = sorted(set(examples.targets))
         if len(classes) < 2:
             raise DataError(f"{path}: only one class ('{classes[0]}') after cleaning; a "
                             "classifier needs at least two classes. Add examples of other "
                             "classes, or check --label-col.")
-    elif examples.task == "multi":
+    elif examples.task == Task.MULTI:
         if not any(examples.targets):
             raise DataError(f"{path}: no example has any label (every label set is empty). "
                             "Check the label column(s) and --label-sep.")
-    elif examples.task == "regression":
+    elif examples.task == Task.REGRESSION:
         if len(set(examples.targets)) < 2:
             raise DataError(f"{path}: every target is {examples.targets[0]}; regression needs "
                             "targets that vary. Check --label-col.")

@@ -26,6 +26,16 @@ ID_NAME = re.compile(r"^(id|uuid|guid|index|idx|key|row|row_id|.*_id)$")
 PROFILE_ROWS = 5000  # detection looks at the first rows only; later stages check every row
 
 
+class MissingColumnsError(DataError):
+    """A file lacks columns it was asked to have (the training data's, for a further file).
+    ``missing`` names them: callers that can fall back to detected columns catch this type,
+    not a message's wording."""
+
+    def __init__(self, message: str, missing: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.missing = tuple(missing)
+
+
 @dataclass(frozen=True)
 class ColumnChoice:
     text: str

@@ -1,21 +1,26 @@
-"""Stratified train/validation/test split and leakage between splits.
+"""Stratified train/validation/test split, subsets, and leakage between splits.
 
-The test split is taken first from the whole set, then validation from the rest;
-both fractions are of the whole set. Split sizes are shared out between classes
-(or, for regression, quantile bins) by largest remainder, so the totals are
-``round(n * fraction)`` wherever the one-of-each-class rule allows.
+``split_for_training`` is the one split of ``lmforge train``: training and
+``compress`` (pruning, distillation, reports) both call it, so a recovery
+fine-tune can never see a test text. The test split is taken first from the
+whole set, then validation from the rest; both fractions are of the whole set.
+Split sizes are shared out between classes (or, for regression, quantile bins)
+by largest remainder, so the totals are ``round(n * fraction)`` wherever the
+one-of-each-class rule allows.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
 from lmforge.data.clean import Examples
+from lmforge.data.task import Task
 from lmforge.errors import ConfigError, DataError
 
 REGRESSION_BINS = 10
@@ -29,6 +34,44 @@ class Splits:
     test: Examples
 
 
+def split_for_training(examples: Examples, *, validation_fraction: float, test_fraction: float,
+                       seed: int, path: Any = "",
+                       held_out: Mapping[str, Examples | None] | None = None) -> Splits:
+    """The train/validation/test parts exactly as ``lmforge train`` makes them.
+
+    ``held_out`` names the parts given as separate files ("validation", "test"): nothing is
+    carved out of ``examples`` for them, and their examples take that part's place. A name
+    mapped to None was given as a file that the caller does not need read (``compress``
+    re-reads only the training part): that part comes back empty.
+    """
+    held_out = held_out or {}
+    splits = split_stratified(
+        examples,
+        validation_fraction=0.0 if "validation" in held_out else validation_fraction,
+        test_fraction=0.0 if "test" in held_out else test_fraction,
+        seed=seed, path=path,
+    )
+    for name, part in held_out.items():
+        setattr(splits, name, part if part is not None else examples.subset([]))
+    return splits
+
+
+def stratified_subset(examples: Examples, n: int, seed: int) -> Examples:
+    """A random subset of ``n`` examples keeping the class proportions (single-label; any
+    other task: a plain random subset)."""
+    rng = random.Random(seed)
+    if examples.task != Task.SINGLE:
+        return examples.subset(sorted(rng.sample(range(len(examples)), n)))
+    by_class: dict[str, list[int]] = defaultdict(list)
+    for i, label in enumerate(examples.targets):
+        by_class[label].append(i)
+    chosen: list[int] = []
+    for _label, idx in sorted(by_class.items()):
+        take = max(1, round(n * len(idx) / len(examples)))
+        chosen.extend(rng.sample(idx, min(take, len(idx))))
+    return examples.subset(sorted(chosen[: max(n, len(by_class))]))
+
+
 def split_stratified(examples: Examples, *, validation_fraction: float = 0.1,
                      test_fraction: float = 0.2, seed: int = 0, path: Any = "") -> Splits:
     """Held-out splits, per class for single-label, by quantile bin for regression and at
@@ -40,7 +83,7 @@ def split_stratified(examples: Examples, *, validation_fraction: float = 0.1,
     held = [name for name, f in (("validation", validation_fraction), ("test", test_fraction))
             if f > 0]
     n = len(examples)
-    stratified = examples.task == "single"
+    stratified = examples.task == Task.SINGLE
     if stratified:
         _check_class_sizes(examples, held, source)
     elif n < len(held) + 1:
@@ -100,12 +143,12 @@ def _check_class_sizes(examples: Examples, held: list[str], source: Any) -> None
 def _groups(examples: Examples) -> list[list[int]]:
     """Indices per class (single), per quantile bin (regression), or all in one (multi)."""
     n = len(examples)
-    if examples.task == "single":
+    if examples.task == Task.SINGLE:
         by_class: dict[str, list[int]] = defaultdict(list)
         for i, label in enumerate(examples.targets):
             by_class[label].append(i)
         return [by_class[label] for label in sorted(by_class)]
-    if examples.task == "regression":
+    if examples.task == Task.REGRESSION:
         bins = min(REGRESSION_BINS, n // MIN_PER_BIN)
         if bins >= 2:
             order = sorted(range(n), key=lambda i: (examples.targets[i], i))

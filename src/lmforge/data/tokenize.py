@@ -190,3 +190,26 @@ def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Batches for inference, longest first; callers restore the input order."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+MOSTLY_UNKNOWN = 0.5  # a text is "mostly unknown" when over half its tokens are [UNK]
+
+
+def unknown_token_report(tokenizer: Any, encoded: Any) -> dict[str, Any]:
+    """How many texts are mostly ``[UNK]`` for this tokenizer (a model pre-trained on another
+    language cannot read them), and the share of unknown tokens. ``encoded``: anything with
+    ``input_ids`` (an ``Encoded``). metrics.json ``data.mostly_unknown_tokens``."""
+    unk_id = tokenizer.unk_token_id
+    special = set(tokenizer.all_special_ids) - {unk_id}
+    if unk_id is None:
+        return {"texts": 0, "share_of_tokens": 0.0, "threshold": MOSTLY_UNKNOWN}
+    mostly, unk_tokens, total = 0, 0, 0
+    for ids in encoded.input_ids:
+        content = [t for t in ids if t not in special]
+        n_unk = sum(1 for t in content if t == unk_id)
+        unk_tokens += n_unk
+        total += len(content)
+        if content and n_unk / len(content) > MOSTLY_UNKNOWN:
+            mostly += 1
+    return {"texts": mostly, "share_of_tokens": unk_tokens / total if total else 0.0,
+            "threshold": MOSTLY_UNKNOWN}

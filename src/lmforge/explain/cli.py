@@ -35,6 +35,7 @@ def add_explain_cli(sub: Any) -> None:
 def cmd_explain(args: argparse.Namespace) -> int:
     from lmforge import api
     from lmforge.config.cli import config_from_args
+    from lmforge.data import read_texts
     from lmforge.explain.attribute import explain
     from lmforge.explain.config import ExplainConfig
     from lmforge.explain.render import format_html, format_terminal
@@ -42,8 +43,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     config = config_from_args(ExplainConfig, args)
     clf = api.load(config.run_dir)  # a wrong run dir fails before the data is read
-    texts = [config.text] if config.text is not None else api.read_texts(config.data or "",
-                                                                          config.text_col)
+    texts = [config.text] if config.text is not None else read_texts(config.data or "",
+                                                                      config.text_col)
     explanations = explain(clf, texts, method=config.method, target=config.target,
                            steps=config.steps, max_steps=config.max_steps,
                            tolerance=config.tolerance)

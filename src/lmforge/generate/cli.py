@@ -132,7 +132,7 @@ def cmd_generate_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from lmforge.api import read_texts
+    from lmforge.data import read_texts
     from lmforge.generate.classify import classify_zero_shot, read_examples
 
     config: ClassifyConfig = config_from_args(ClassifyConfig, args)

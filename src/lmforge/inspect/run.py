@@ -176,8 +176,7 @@ def _tokenizer(model: str) -> tuple[Any, str]:
 def _token_stats(tokenizer: Any, texts: list[str]) -> tuple[list[int], dict[str, Any]]:
     """Token count of each text (special tokens included, as max_length counts them) and
     its share of unknown tokens; ``unknown_token_report`` as train computes it."""
-    from lmforge.api import unknown_token_report
-    from lmforge.data.tokenize import special_token_frame
+    from lmforge.data.tokenize import special_token_frame, unknown_token_report
 
     prefix, suffix = special_token_frame(tokenizer)
     ids = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -276,10 +275,3 @@ def _write_yaml(path: Path, cfg: PretrainConfig) -> None:
     values = to_mapping(cfg)
     values.pop("overwrite", None)
     write_config(path.parent, values)
-
-
-def run_dir_model(run_dir: str | os.PathLike[str]) -> Path:
-    """``RUN_DIR/model`` of a pre-training run, checked (what `lmforge train --model` takes)."""
-    from lmforge.models.registry import check_model_dir
-
-    return check_model_dir(Path(run_dir) / "model")

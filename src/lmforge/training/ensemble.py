@@ -193,7 +193,7 @@ def decide_ensemble(mode: str, task: str, labels: list[str], parts: dict[str, An
 
     ``transformer_logits``: ``{"validation": (n, k) array, "test": (m, k) array}`` (a
     split may be missing); ``baseline_model``: the fitted ``TfidfModel`` (None when there
-    is none); ``baseline``: its summary from ``api._fit_baseline`` (None when turned off).
+    is none); ``baseline``: its summary from ``steps.fit_baseline`` (None when turned off).
     """
     from lmforge.inference.ensemble import blend_logits
     from lmforge.scoring import headline, score_outputs

@@ -6,6 +6,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from lmforge.data.task import Task
+
 IMBALANCE_RATIO_FOR_AUTO_WEIGHTS = 3.0
 
 
@@ -28,7 +30,7 @@ def should_weight(mode: str, targets: Sequence[int], n_classes: int) -> bool:
 def make_loss(task: str, class_weights: list[float] | None = None) -> Any:
     import torch
 
-    if task == "single":
+    if task == Task.SINGLE:
         weight = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
         ce = torch.nn.CrossEntropyLoss(weight=weight)
 
@@ -38,7 +40,7 @@ def make_loss(task: str, class_weights: list[float] | None = None) -> Any:
             return ce(logits.float(), y)
 
         return single
-    if task == "multi":
+    if task == Task.MULTI:
         bce = torch.nn.BCEWithLogitsLoss()
         return lambda logits, y: bce(logits.float(), y)
     mse = torch.nn.MSELoss()

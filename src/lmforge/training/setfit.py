@@ -27,10 +27,16 @@ import logging
 import random
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from lmforge.data.task import Task
 from lmforge.errors import ConfigError, DataError, ModelError
 from lmforge.inference.setfit import setfit_module
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lmforge.config.train import TrainConfig
+    from lmforge.training.prepare import Prepared
+    from lmforge.training.steps import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +57,13 @@ explain and export all do).
 def choose_method(method: str, task: str, train_targets: list[Any], n_labels: int) -> tuple[str, str]:
     """``(finetune|setfit, reason)`` for ``--method``; auto follows ``AUTO_BELOW``."""
     if method == "setfit":
-        if task != "single":
+        if task != Task.SINGLE:
             raise ConfigError(f"method: setfit is for single-label classification; this data's "
                               f"task is {task}. Use --method finetune (or auto).")
         return "setfit", "--method setfit"
     if method == "finetune":
         return "finetune", "--method finetune"
-    if task != "single":
+    if task != Task.SINGLE:
         return "finetune", f"auto: setfit is for single-label data; the task is {task}"
     per_class = len(train_targets) / max(1, n_labels)
     if per_class < AUTO_BELOW:
@@ -207,33 +213,34 @@ def fit_head(model: Any, embeddings: Any, targets: list[Any], labels: list[str],
         model.head.bias.copy_(bias)
 
 
-def train_setfit_run(cfg: Any, model_dir: Path, parts: dict[str, Any], labels: list[str],
-                     data_summary: dict[str, Any]) -> Any:
-    """``lmforge train --method setfit``: the run directory, like ``api._train_on`` writes."""
+def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
+    """The SetFit recipe (``lmforge train --method setfit``): a ``TrainResult`` and its run
+    directory, shaped like the fine-tuning recipe's (``training.finetune.run``)."""
     import torch
     from accelerate.utils import set_seed
 
-    from lmforge import api
-    from lmforge.runs.layout import atomic_run_dir
+    from lmforge.config.base import to_mapping
+    from lmforge.inference.torch import forward_logits
+    from lmforge.runs.layout import SETFIT, atomic_run_dir, write_text_atomic
     from lmforge.scoring import score_outputs
-    from lmforge.training.losses import balanced_class_weights, should_weight
+    from lmforge.training import steps
+    from lmforge.training.ensemble import decide_ensemble, write_ensemble_parts
     from lmforge.training.tracking import tracking
 
-    tokenizer, pad_id, encoded = api.encode_parts(cfg, model_dir, parts, data_summary)
-    index = {label: i for i, label in enumerate(labels)}
-    ids = [index[t] for t in parts["train"].targets]
-    weights = balanced_class_weights(ids, len(labels)) if should_weight(
-        cfg.class_weights, ids, len(labels)) else None
-    data_summary["class_weights"] = dict(zip(labels, weights, strict=True)) if weights else None
-    api.warn_before_training(data_summary, parts["train"], labels, "single")
-    baseline, baseline_model = api._fit_baseline(cfg, parts, labels,
-                                                 "balanced" if weights else None)
+    parts, labels, summary, model_dir = (prepared.parts, prepared.labels, prepared.summary,
+                                         prepared.model_dir)
+    assert model_dir is not None  # SetFit tunes an encoder: --model tfidf has none
+    tokenizer, pad_id, encoded = steps.encode_parts(cfg, model_dir, parts, summary)
+    weights = steps.class_weights(cfg, Task.SINGLE, parts["train"].targets, labels, summary)
+    steps.warn_before_training(summary, parts["train"], labels, Task.SINGLE)
+    baseline, baseline_model = steps.fit_baseline(cfg, parts, labels,
+                                                  "balanced" if weights else None)
 
     set_seed(cfg.seed)
     model = build_setfit_model(model_dir, labels).to("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(cfg.out)
     with atomic_run_dir(out, cfg.overwrite) as tmp, \
-            tracking(cfg.log_to, tmp, out.name, api.to_mapping(cfg)) as tracker:
+            tracking(cfg.log_to, tmp, out.name, to_mapping(cfg)) as tracker:
         started = time.perf_counter()
         tuned = tune_encoder(model, encoded["train"].input_ids, parts["train"].targets, pad_id,
                              cfg.setfit_iterations, cfg.seed, cfg.show_progress, tracker)
@@ -241,18 +248,16 @@ def train_setfit_run(cfg: Any, model_dir: Path, parts: dict[str, Any], labels: l
         fit_head(model, embeddings, parts["train"].targets, labels, cfg.seed,
                  "balanced" if weights else None)
         seconds = time.perf_counter() - started
-        metrics: dict[str, Any] = {}
-        from lmforge.inference.torch import forward_logits
-        from lmforge.training.ensemble import decide_ensemble, write_ensemble_parts
 
+        metrics: dict[str, Any] = {}
         split_logits: dict[str, Any] = {}
         for name in ("test", "validation"):
             if len(parts[name]):
                 split_logits[name] = forward_logits(model, encoded[name].input_ids, pad_id,
                                                     cfg.eval_batch_size)
-                metrics[name] = score_outputs("single", split_logits[name], parts[name].targets,
-                                              labels)
-        ensemble = decide_ensemble(cfg.ensemble, "single", labels, parts, split_logits,
+                metrics[name] = score_outputs(Task.SINGLE, split_logits[name],
+                                              parts[name].targets, labels)
+        ensemble = decide_ensemble(cfg.ensemble, Task.SINGLE, labels, parts, split_logits,
                                    baseline_model, baseline)
         ensemble.apply(metrics)
         for name in ("validation", "test"):
@@ -260,24 +265,21 @@ def train_setfit_run(cfg: Any, model_dir: Path, parts: dict[str, Any], labels: l
                 tracker.log_final(name, metrics[name], tuned["steps"], 1)
         log.info("setfit: %d pairs (%d similar), %d steps, %.1f s; pair loss %.4f",
                  tuned["pairs"], tuned["positive_pairs"], tuned["steps"], seconds, tuned["pair_loss"])
-        metrics["train"] = {
-            "method": "setfit", "seconds": seconds,
-            "samples_per_second": 2 * tuned["pairs"] / seconds if seconds else None,
-            "samples_seen": 2 * tuned["pairs"], "examples": len(parts["train"]), "epochs": 1,
-            "best_epoch": 1, "stopped_early": False, "steps": tuned["steps"],
-            "setfit": {k: tuned[k] for k in ("pairs", "positive_pairs", "pair_loss")}
-            | {"iterations": cfg.setfit_iterations, "lr": SETFIT_LR, "head": "logistic regression"},
-            "history": [],
-        }
-        metrics["data"] = data_summary
-        if baseline is not None:
-            if "test" in metrics and "test" in baseline:
-                baseline["verdict"] = ensemble.verdict(metrics["test"], baseline, seconds)
-            metrics["baseline"] = baseline
-        api.write_run(tmp, cfg, model, tokenizer, metrics, "single", labels, model_dir)
+
+        # each pair is two forward passes: samples are texts embedded, like fine-tuning's
+        metrics["train"] = steps.train_metrics(
+            method="setfit", seconds=seconds, samples_seen=2 * tuned["pairs"],
+            examples=len(parts["train"]), epochs=1, best_epoch=1, stopped_early=False,
+            steps=tuned["steps"], history=[],
+            details={"setfit": {k: tuned[k] for k in ("pairs", "positive_pairs", "pair_loss")}
+                     | {"iterations": cfg.setfit_iterations, "lr": SETFIT_LR,
+                        "head": "logistic regression"}})
+        metrics["data"] = summary.as_dict()
+        steps.add_baseline(metrics, baseline, ensemble, seconds)
+        steps.write_run(tmp, cfg, model, tokenizer, metrics, Task.SINGLE, labels, SETFIT)
         card = (tmp / "README.md").read_text(encoding="utf-8")
-        api.write_text_atomic(tmp / "README.md", card + SETFIT_CARD.format(
+        write_text_atomic(tmp / "README.md", card + SETFIT_CARD.format(
             norm=", L2-normalised" if model.normalize else "", run=cfg.out))
         write_ensemble_parts(tmp, ensemble, str(cfg.out))
     log.info("wrote %s", out)
-    return api.TrainResult(run_dir=out, metrics=metrics, config=cfg)
+    return steps.TrainResult(run_dir=out, metrics=metrics, config=cfg)

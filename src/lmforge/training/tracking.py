@@ -18,7 +18,6 @@ logdir, or the MLflow tracking URI, experiment and run id.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import logging
 import os
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from lmforge.config.train import tracker_problems
 from lmforge.errors import ConfigError
 from lmforge.runs.layout import write_json
 
@@ -35,17 +35,7 @@ log = logging.getLogger(__name__)
 
 HISTORY_FILE = "metrics_history.csv"
 TRACKING_FILE = "tracking.json"
-NEEDS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}  # --log-to value -> import name
 FINAL_METRICS = ("accuracy", "macro_f1", "loss", "mse", "mae", "r2", "micro_f1")
-
-
-def tracker_problems(kind: str) -> list[str]:
-    """Config problems of ``--log-to`` (a missing optional package), for TrainConfig.validate."""
-    package = NEEDS.get(kind)
-    if package and importlib.util.find_spec(package) is None:
-        return [f"log_to: {kind} needs the '{package}' package, which is not installed; "
-                f"`pip install 'lmforge[track]'` (or `pip install {package}`), or use --log-to csv"]
-    return []
 
 
 @dataclass
