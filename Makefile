@@ -48,6 +48,7 @@ test-fast: install-dev
 
 lint: install-dev
 	$(BIN)/python -m ruff check src tests bench
+	$(BIN)/lint-imports
 
 bench: install-dev
 	$(BIN)/python bench/train_throughput.py

@@ -10,12 +10,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from lmforge.config.train import TrainConfig, resolve_train_config
 from lmforge.inference.rows import prediction_rows
-from lmforge.runs.layout import refuse_existing
 from lmforge.training.steps import TrainResult
 
 log = logging.getLogger(__name__)
@@ -31,15 +29,9 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
     ``--model``/``--method``: fine-tuning, SetFit for few examples per class, or
     TF-IDF (``model="tfidf"``).
     """
-    cfg = resolve_train_config(config, **overrides)
-    refuse_existing(Path(cfg.out), cfg.overwrite)  # fail before minutes of work, not after
+    from lmforge.training.classifier import train_classifier
 
-    from lmforge.training import finetune, setfit, tfidf
-    from lmforge.training.prepare import prepare
-
-    prepared = prepare(cfg)
-    recipe = {"finetune": finetune, "setfit": setfit, "tfidf": tfidf}[prepared.method]
-    return recipe.run(prepared.config, prepared)
+    return train_classifier(resolve_train_config(config, **overrides))
 
 
 def load(run_dir: str | os.PathLike[str], batch_size: int | None = None) -> Any:

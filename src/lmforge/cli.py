@@ -19,9 +19,9 @@ log = logging.getLogger("lmforge.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lmforge import __version__
     from lmforge.config.cli import add_config_flags, add_layer_flags
     from lmforge.config.train import TrainConfig
+    from lmforge.version import __version__
 
     parser = argparse.ArgumentParser(
         prog="lmforge",
@@ -128,7 +128,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from lmforge import api
     from lmforge.eval.report import format_report
-    from lmforge.runs.layout import write_json
+    from lmforge.rundir import write_json
 
     metrics = api.evaluate(args.run_dir, args.data, text_col=args.text_col,
                            label_col=args.label_col)
@@ -140,7 +140,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _run_task(run_dir: str) -> str:
-    from lmforge.runs.layout import read_config
+    from lmforge.rundir import read_config
 
     return str(read_config(run_dir).get("task", "single"))
 

@@ -8,6 +8,10 @@ from typing import Any
 from lmforge.data.task import Task
 from lmforge.errors import DataError
 
+# classes are "imbalanced" when the largest has this many times the examples of the smallest:
+# train's --class-weights auto weighs them, inspect warns
+IMBALANCE_RATIO_FOR_AUTO_WEIGHTS = 3.0
+
 
 def label_order(values: Iterable[str]) -> list[str]:
     """Sorted label names; numeric names sort as numbers ('2' before '10')."""

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from lmforge.cli import main
+from lmforge.data.scripts import main_script, script_of
 from lmforge.errors import ConfigError, DataError
 from lmforge.inspect.checks import normalize_for_near_duplicates, train_warnings
 from lmforge.inspect.run import inspect_data
-from lmforge.inspect.scripts import main_script, script_of
 from tests.conftest import sentiment_rows, write_csv
 
 LONG = " ".join(["the plot was really quite long and the acting was fine"] * 6)

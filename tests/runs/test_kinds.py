@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lmforge.errors import RunDirError
-from lmforge.runs.layout import (
+from lmforge.rundir import (
     ENSEMBLE,
     MANIFEST_FILE,
     ONNX,

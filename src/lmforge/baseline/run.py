@@ -136,7 +136,7 @@ def write_tfidf_artifacts(tmp: Path, model: TfidfModel, metrics: dict[str, Any],
     from lmforge.eval.plots import save_confusion_matrix_png
     from lmforge.eval.report import render_model_card, render_report_md
     from lmforge.models.tfidf import save_tfidf
-    from lmforge.runs.layout import TFIDF, write_json, write_manifest, write_text_atomic
+    from lmforge.rundir import TFIDF, write_json, write_manifest, write_text_atomic
 
     task, labels = model.task, model.labels
     save_tfidf(model, tmp / "model")

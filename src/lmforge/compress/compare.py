@@ -22,7 +22,7 @@ def compare_runs(run_dirs: Sequence[str | os.PathLike[str]], data: str | None = 
     from lmforge.compress.measure import measure
     from lmforge.compress.rundata import test_examples
     from lmforge.errors import ConfigError
-    from lmforge.runs.layout import check_run_dir
+    from lmforge.rundir import check_run_dir
     from lmforge.runs.load import load_run
 
     if not run_dirs:

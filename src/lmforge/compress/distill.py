@@ -165,8 +165,7 @@ def distill_run(config: DistillConfig) -> CompressResult:
     from lmforge.inference.torch import pad_id
     from lmforge.labels import check_known, target_tensor
     from lmforge.models.build import PROBLEM_TYPES
-    from lmforge.runs.kinds import model_kind
-    from lmforge.runs.layout import (
+    from lmforge.rundir import (
         ONNX,
         TFIDF,
         TRANSFORMERS,
@@ -178,6 +177,7 @@ def distill_run(config: DistillConfig) -> CompressResult:
         write_json,
         write_manifest,
     )
+    from lmforge.runs.kinds import model_kind
     from lmforge.runs.load import load_run
     from lmforge.training.loop import fit
 

@@ -50,8 +50,8 @@ def refuse_tfidf_run(run_dir: Path, command: str) -> None:
     """ModelError when ``run_dir`` is a ``--model tfidf`` run, which export and prune cannot
     take and do not need."""
     from lmforge.compress.measure import model_dir_size_mb, size_text
+    from lmforge.rundir import TFIDF
     from lmforge.runs.kinds import model_kind
-    from lmforge.runs.layout import TFIDF
 
     if model_kind(run_dir) == TFIDF:
         raise ModelError(
@@ -64,8 +64,8 @@ def refuse_tfidf_run(run_dir: Path, command: str) -> None:
 
 def check_exportable(run_dir: Path) -> None:
     from lmforge.inference.onnx import TOKENIZER_FILES, has_tokenizer
+    from lmforge.rundir import ONNX
     from lmforge.runs.kinds import model_kind
-    from lmforge.runs.layout import ONNX
 
     refuse_tfidf_run(run_dir, "export")
     model_dir = run_dir / "model"
@@ -196,9 +196,7 @@ def export_run(config: ExportConfig) -> CompressResult:
     from lmforge.compress.rundata import test_examples
     from lmforge.inference.ensemble import with_transformer
     from lmforge.inference.onnx import ONNX_FILE
-    from lmforge.runs.ensemble import BASELINE_DIR, ENSEMBLE_FILE
-    from lmforge.runs.kinds import load_onnx_classifier
-    from lmforge.runs.layout import (
+    from lmforge.rundir import (
         ENSEMBLE,
         ONNX,
         atomic_run_dir,
@@ -207,6 +205,8 @@ def export_run(config: ExportConfig) -> CompressResult:
         write_json,
         write_manifest,
     )
+    from lmforge.runs.ensemble import BASELINE_DIR, ENSEMBLE_FILE
+    from lmforge.runs.kinds import load_onnx_classifier
     from lmforge.runs.load import load_run
 
     config.validate()

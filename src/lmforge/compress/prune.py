@@ -139,8 +139,7 @@ def prune_run(config: PruneConfig) -> CompressResult:
         remaining_heads,
         remove_heads,
     )
-    from lmforge.runs.kinds import model_kind
-    from lmforge.runs.layout import (
+    from lmforge.rundir import (
         ONNX,
         atomic_run_dir,
         check_run_dir,
@@ -148,6 +147,7 @@ def prune_run(config: PruneConfig) -> CompressResult:
         write_json,
         write_manifest,
     )
+    from lmforge.runs.kinds import model_kind
     from lmforge.runs.load import load_run
     from lmforge.training.loop import fit
     from lmforge.training.losses import make_loss

@@ -106,7 +106,7 @@ def save_chart_png(rows: Sequence[Measurement], path: Path, title: str) -> None:
 def write_report(out_dir: Path, title: str, rows: Sequence[Measurement], bench: BenchSettings,
                  notes: Sequence[str] = (), stem: str = "report") -> Path:
     """``out_dir/<stem>.md`` and ``out_dir/<stem>.png``; returns the Markdown path."""
-    from lmforge.runs.layout import write_text_atomic
+    from lmforge.rundir import write_text_atomic
 
     out_dir.mkdir(parents=True, exist_ok=True)
     chart = f"{stem}.png"

@@ -249,9 +249,9 @@ def _is_tfidf(clf: Any) -> bool:
 
 def _load(run_or_classifier: Any) -> Any:
     if isinstance(run_or_classifier, (str, os.PathLike, Path)):
-        from lmforge.api import load
+        from lmforge.runs.load import load_run
 
-        return load(run_or_classifier)
+        return load_run(run_or_classifier)
     return run_or_classifier
 
 

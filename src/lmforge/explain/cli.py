@@ -33,16 +33,16 @@ def add_explain_cli(sub: Any) -> None:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from lmforge import api
     from lmforge.config.cli import config_from_args
     from lmforge.data import read_texts
     from lmforge.explain.attribute import explain
     from lmforge.explain.config import ExplainConfig
     from lmforge.explain.render import format_html, format_terminal
-    from lmforge.runs.layout import write_json, write_text_atomic
+    from lmforge.rundir import write_json, write_text_atomic
+    from lmforge.runs.load import load_run
 
     config = config_from_args(ExplainConfig, args)
-    clf = api.load(config.run_dir)  # a wrong run dir fails before the data is read
+    clf = load_run(config.run_dir)  # a wrong run dir fails before the data is read
     texts = [config.text] if config.text is not None else read_texts(config.data or "",
                                                                       config.text_col)
     explanations = explain(clf, texts, method=config.method, target=config.target,

@@ -47,7 +47,7 @@ def tfidf_words(text: str, analyzer: str) -> WordPieces:
 
 
 def _char_words(text: str) -> list[tuple[int, int]]:
-    from lmforge.inspect.scripts import CJK_SCRIPTS, script_of
+    from lmforge.data.scripts import CJK_SCRIPTS, script_of
 
     spans: list[tuple[int, int]] = []
     start: int | None = None  # start of the current run of non-CJK letters/digits

@@ -96,7 +96,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if config.out:
         from pathlib import Path
 
-        from lmforge.runs.layout import write_text_atomic
+        from lmforge.rundir import write_text_atomic
 
         write_text_atomic(Path(config.out), lines)
         sys.stdout.write(f"wrote {len(results)} result(s) to {config.out}\n")
@@ -125,7 +125,7 @@ def cmd_generate_eval(args: argparse.Namespace) -> int:
     if config.json:
         from pathlib import Path
 
-        from lmforge.runs.layout import write_json
+        from lmforge.rundir import write_json
 
         write_json(Path(config.json), metrics)
     return 0

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lmforge.training.losses import IMBALANCE_RATIO_FOR_AUTO_WEIGHTS
+from lmforge.labels import IMBALANCE_RATIO_FOR_AUTO_WEIGHTS
 
 IMBALANCE_RATIO = IMBALANCE_RATIO_FOR_AUTO_WEIGHTS  # the ratio at which train weighs classes
 FEW_EXAMPLES = 10  # a class with fewer examples is hard to learn and its scores are noise

@@ -158,7 +158,7 @@ def save_class_balance_png(counts: dict[str, int], path: str | os.PathLike[str])
 def write_outputs(result: Any, out: str | os.PathLike[str] | None,
                   json_path: str | os.PathLike[str] | None) -> list[Path]:
     """inspect.md + PNGs in ``out``, the report as JSON at ``json_path``; the paths written."""
-    from lmforge.runs.layout import write_json, write_text_atomic
+    from lmforge.rundir import write_json, write_text_atomic
 
     report = result.report
     written = []

@@ -106,7 +106,7 @@ def inspect_data(config: InspectConfig | None = None, **overrides: Any) -> Inspe
 
         entry, model_reason, path = resolve_default_encoder(texts)
         tokenizer, tokenizer_name = load_tokenizer(path), entry.name
-    from lmforge.inspect.scripts import main_script
+    from lmforge.data.scripts import main_script
 
     scripts = [main_script(t) for t in texts]
     findings.append(checks.check_scripts(with_text, scripts))

@@ -232,7 +232,7 @@ def is_cached(entry: OfflineModel) -> bool:
 
 
 def _convert(entry: OfflineModel, paths: list[Path], out: Path, stamp: dict[str, Any]) -> None:
-    from lmforge.runs.layout import atomic_run_dir, write_json
+    from lmforge.rundir import atomic_run_dir, write_json
 
     assert entry.convert is not None
     log.info("converting %s from %s into %s (once; it is reused until the package changes)",
@@ -251,7 +251,7 @@ def _convert(entry: OfflineModel, paths: list[Path], out: Path, stamp: dict[str,
 def choose_default_encoder(texts: Sequence[str]) -> tuple[OfflineModel, str]:
     """The encoder ``--model default`` means for these training texts, and why:
     multilingual-e5-small when they are mostly Chinese/Japanese/Korean, else all-MiniLM-L6-v2."""
-    from lmforge.inspect.scripts import cjk_share
+    from lmforge.data.scripts import cjk_share
 
     share = cjk_share(texts)
     if share >= CJK_ENCODER_FROM:

@@ -56,7 +56,7 @@ class FeatureSpec:
 
 def choose_features(texts: Sequence[str]) -> FeatureSpec:
     """Word 1-2-grams, or character 1-3-grams for text that is mostly CJK letters."""
-    from lmforge.inspect.scripts import cjk_share
+    from lmforge.data.scripts import cjk_share
 
     share = cjk_share(texts)
     if share >= CJK_CHAR_NGRAMS_FROM:

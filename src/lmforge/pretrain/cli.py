@@ -83,7 +83,7 @@ def cmd_tokenizer_coverage(args: argparse.Namespace) -> int:
 
     from lmforge.pretrain.corpus import read_corpus
     from lmforge.pretrain.tokenizer import coverage, load_tokenizer_dir
-    from lmforge.runs.layout import write_json
+    from lmforge.rundir import write_json
 
     tokenizer = load_tokenizer_dir(args.tokenizer)
     report = coverage(tokenizer, read_corpus([args.text]).lines, name=args.text)

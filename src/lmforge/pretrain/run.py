@@ -23,7 +23,7 @@ from typing import Any
 from lmforge.config.base import from_mapping, to_mapping
 from lmforge.errors import ConfigError, ModelError
 from lmforge.pretrain.config import PretrainConfig, TokenizerConfig, as_path_list
-from lmforge.runs.layout import (
+from lmforge.rundir import (
     atomic_run_dir,
     refuse_existing,
     write_config,

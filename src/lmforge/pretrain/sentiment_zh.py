@@ -79,14 +79,15 @@ def sentiment_zh(corpus: Sequence[str], data: str, out: str, *, overwrite: bool 
                  finetune_overrides: dict[str, Any] | None = None) -> SentimentZhResult:
     """Pre-train bert-mini on ``corpus`` into ``OUT/pretrained``, fine-tune on ``data``
     into ``OUT/classifier``."""
-    import lmforge
+    from lmforge.config.train import resolve_train_config
     from lmforge.pretrain.run import pretrain
+    from lmforge.training.classifier import train_classifier
 
     root = Path(out)
     pretrained = pretrain(objective="mlm", corpus=list(corpus), out=str(root / "pretrained"),
                           overwrite=overwrite,
                           **{**SENTIMENT_ZH_PRETRAIN, **(pretrain_overrides or {})})
-    classifier = lmforge.train(data=data, model=str(pretrained.run_dir / "model"),
-                               out=str(root / "classifier"), overwrite=overwrite,
-                               **{**SENTIMENT_ZH_FINETUNE, **(finetune_overrides or {})})
+    classifier = train_classifier(resolve_train_config(
+        data=data, model=str(pretrained.run_dir / "model"), out=str(root / "classifier"),
+        overwrite=overwrite, **{**SENTIMENT_ZH_FINETUNE, **(finetune_overrides or {})}))
     return SentimentZhResult(pretrained, classifier)

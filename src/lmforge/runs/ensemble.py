@@ -32,8 +32,8 @@ def write_ensemble_files(run_dir: Path, baseline_model: Any, choice: str, weight
     """``RUN/baseline/`` and ``RUN/ensemble.json`` beside the transformer in ``RUN/model/``
     (and ``run.json`` saying the run is now an ensemble)."""
     from lmforge.models.tfidf import save_tfidf
+    from lmforge.rundir import ENSEMBLE, write_json, write_manifest
     from lmforge.runs.kinds import model_kind
-    from lmforge.runs.layout import ENSEMBLE, write_json, write_manifest
 
     transformer_kind = model_kind(run_dir)
     save_tfidf(baseline_model, run_dir / BASELINE_DIR)

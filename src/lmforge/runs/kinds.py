@@ -2,7 +2,7 @@
 
 Every writer of a run (``train`` for each method, ``export``, ``prune``, ``distill``)
 records its kind in ``RUN/run.json`` (``{"kind": ..., "format": 1}``; an ensemble also
-names what its ``model/`` holds) with ``runs.layout.write_manifest``. Runs written
+names what its ``model/`` holds) with ``rundir.write_manifest``. Runs written
 before the manifest existed have none: their kind is read from their files, as lmforge
 always did. ``KINDS`` is the table:
 each kind says how to recognise it from its files and how to load it, so adding a
@@ -28,7 +28,7 @@ from typing import Any
 
 from lmforge.errors import ModelError, RunDirError
 from lmforge.inference.surface import Predictor
-from lmforge.runs.layout import (
+from lmforge.rundir import (
     ENSEMBLE,
     MANIFEST_FILE,
     MANIFEST_FORMAT,

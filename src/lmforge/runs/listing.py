@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lmforge.errors import RunDirError
-from lmforge.runs.layout import check_run_dir, read_config, read_json
+from lmforge.rundir import check_run_dir, read_config, read_json
 
 IGNORED_IN_DIFF = ("out", "overwrite", "show_progress")  # differ between any two runs, say nothing
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 
 from lmforge.inference.surface import Predictor
+from lmforge.rundir import LOADABLE_FILES, RUN_FILES, check_run_dir, read_config
 from lmforge.runs.kinds import KINDS, model_kind, run_kind
-from lmforge.runs.layout import LOADABLE_FILES, RUN_FILES, check_run_dir, read_config
 
 
 def load_run(run_dir: str | os.PathLike[str], batch_size: int | None = None,

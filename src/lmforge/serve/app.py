@@ -41,9 +41,9 @@ def create_app(run_dirs: Sequence[str | Path], settings: ServeConfig | None = No
     """
     from fastapi import Depends, FastAPI
 
-    from lmforge import __version__
     from lmforge.serve.predictor import ModelPool, parse_model_specs
     from lmforge.serve.routes import install_error_handlers, require_api_key, router, v1_router
+    from lmforge.version import __version__
 
     config = settings or ServeConfig()
     config.validate()

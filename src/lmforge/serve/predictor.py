@@ -46,10 +46,10 @@ class ServedModel:
 
     def load(self, batch_size: int) -> None:
         """Load the run and run one warm-up pass (the first pass is the slowest)."""
-        from lmforge.api import load
+        from lmforge.runs.load import load_run
 
         started = time.perf_counter()
-        self.classifier = load(self.run_dir, batch_size=batch_size)
+        self.classifier = load_run(self.run_dir, batch_size=batch_size)
         predict_texts(self.classifier, WARMUP_TEXTS)
         self.state = "ready"
         log.info("model '%s' ready (%s, %s, %d classes) in %.1f s", self.name, self.run_dir,
@@ -315,7 +315,7 @@ class Batcher:
 def parse_model_specs(run_dirs: Sequence[str | Path]) -> list[tuple[str, Path]]:
     """``RUN_DIR`` or ``NAME=RUN_DIR`` -> (name, path); the name defaults to the folder's."""
     from lmforge.errors import ConfigError
-    from lmforge.runs.layout import check_run_dir
+    from lmforge.rundir import check_run_dir
 
     if not run_dirs:
         raise ConfigError("serve needs at least one run directory")

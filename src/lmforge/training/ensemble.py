@@ -233,8 +233,8 @@ def decide_ensemble(mode: str, task: str, labels: list[str], parts: dict[str, An
 def write_ensemble_parts(run_dir: Path, decision: EnsembleDecision, usage_dir: str) -> None:
     """``baseline/``, ``ensemble.json`` and a model-card note when the baseline is part of the
     model; nothing when the transformer alone is (a plain run)."""
+    from lmforge.rundir import write_text_atomic
     from lmforge.runs.ensemble import write_ensemble_files
-    from lmforge.runs.layout import write_text_atomic
 
     if not decision.keeps_baseline:
         return

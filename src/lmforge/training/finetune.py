@@ -29,7 +29,7 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
 
     from lmforge.labels import target_tensor
     from lmforge.models.build import build_classifier
-    from lmforge.runs.layout import TRANSFORMERS, atomic_run_dir
+    from lmforge.rundir import TRANSFORMERS, atomic_run_dir
     from lmforge.scoring import headline, score_outputs
     from lmforge.training import steps
     from lmforge.training.ensemble import decide_ensemble, write_ensemble_parts

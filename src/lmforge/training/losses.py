@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lmforge.data.task import Task
-
-IMBALANCE_RATIO_FOR_AUTO_WEIGHTS = 3.0
+from lmforge.labels import IMBALANCE_RATIO_FOR_AUTO_WEIGHTS
 
 
 def balanced_class_weights(targets: Sequence[int], n_classes: int) -> list[float]:

@@ -221,7 +221,7 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
 
     from lmforge.config.base import to_mapping
     from lmforge.inference.torch import forward_logits
-    from lmforge.runs.layout import SETFIT, atomic_run_dir, write_text_atomic
+    from lmforge.rundir import SETFIT, atomic_run_dir, write_text_atomic
     from lmforge.scoring import score_outputs
     from lmforge.training import steps
     from lmforge.training.ensemble import decide_ensemble, write_ensemble_parts

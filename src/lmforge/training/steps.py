@@ -18,7 +18,7 @@ from typing import Any
 from lmforge.config.base import to_mapping
 from lmforge.config.train import TrainConfig
 from lmforge.data.task import Task
-from lmforge.runs.layout import write_json, write_text_atomic
+from lmforge.rundir import write_json, write_text_atomic
 from lmforge.training.summary import DataSummary
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ def encode_parts(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any],
 
 def write_config(tmp: Path, cfg: TrainConfig) -> dict[str, Any]:
     """config.yaml: the resolved config, re-runnable with ``lmforge train --config``."""
-    from lmforge.runs.layout import write_config as write_config_file
+    from lmforge.rundir import write_config as write_config_file
 
     config = to_mapping(cfg)
     config["out"] = str(Path(cfg.out))
@@ -176,13 +176,13 @@ def write_config(tmp: Path, cfg: TrainConfig) -> dict[str, Any]:
 def write_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any, metrics: dict[str, Any],
               task: str, labels: list[str], kind: str) -> None:
     """Everything of a transformer run but its extras: model/ (weights and tokenizer),
-    run.json (``kind``, see ``runs.layout.RUN_KINDS``), config.yaml, metrics.json, the plots,
+    run.json (``kind``, see ``rundir.RUN_KINDS``), config.yaml, metrics.json, the plots,
     report.md and README.md (the model card)."""
     import shutil
 
     from lmforge.eval.plots import save_confusion_matrix_png, save_curves_png
     from lmforge.eval.report import render_model_card, render_report_md
-    from lmforge.runs.layout import write_manifest
+    from lmforge.rundir import write_manifest
     from lmforge.training.notes import report_sections
 
     model.save_pretrained(str(tmp / "model"))

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
     from lmforge.baseline.run import fit_baseline, tfidf_metrics, write_tfidf_artifacts
-    from lmforge.runs.layout import atomic_run_dir
+    from lmforge.rundir import atomic_run_dir
     from lmforge.training import steps
 
     task, parts, labels, summary = prepared.task, prepared.parts, prepared.labels, prepared.summary

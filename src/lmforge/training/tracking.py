@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from lmforge.config.train import tracker_problems
 from lmforge.errors import ConfigError
-from lmforge.runs.layout import write_json
+from lmforge.rundir import write_json
 
 log = logging.getLogger(__name__)
 

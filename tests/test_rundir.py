@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lmforge.errors import RunDirError
-from lmforge.runs.layout import read_config, write_config
+from lmforge.rundir import read_config, write_config
 
 
 def test_config_round_trips_in_order_with_its_header(tmp_path: Path) -> None:

@@ -1,0 +1,23 @@
+"""Training a text classifier from a config: the data prepared once, then the recipe that
+``--model`` / ``--method`` pick (fine-tune, SetFit or TF-IDF). ``lmforge.train`` and the
+pre-train-then-fine-tune pipeline call this."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lmforge.config.train import TrainConfig
+from lmforge.rundir import refuse_existing
+from lmforge.training.steps import TrainResult
+
+
+def train_classifier(cfg: TrainConfig) -> TrainResult:
+    """Write the run directory ``cfg.out`` for a validated ``cfg``."""
+    refuse_existing(Path(cfg.out), cfg.overwrite)  # fail before minutes of work, not after
+
+    from lmforge.training import finetune, setfit, tfidf
+    from lmforge.training.prepare import prepare
+
+    prepared = prepare(cfg)
+    recipe = {"finetune": finetune, "setfit": setfit, "tfidf": tfidf}[prepared.method]
+    return recipe.run(prepared.config, prepared)
