@@ -1,1 +1,3 @@
-"""Baselines every run is compared with; ``tfidf`` is also a model of its own (--model tfidf)."""
+"""The TF-IDF baseline every run is compared with: fitting it on the run's split, its
+verdict sentence ("worth it" or not), and the files of a ``--model tfidf`` run. The TF-IDF
+model itself is ``models.tfidf``; its predict surface is ``inference.tfidf``."""

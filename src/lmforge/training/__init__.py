@@ -1,5 +1,7 @@
 """How each kind of classifier is trained: one recipe per way, built on shared steps.
 
+- ``classifier.train_classifier(cfg)``: the entry (``lmforge.train`` calls it): prepare the
+  data once, then run the recipe that ``--model`` / ``--method`` pick.
 - ``prepare``: from a ``TrainConfig`` to ``Prepared`` (the splits, labels, base model,
   method and the ``DataSummary``); the split itself is ``data.split.split_for_training``.
 - recipes, each ``run(cfg, prepared) -> TrainResult`` and readable top to bottom:
