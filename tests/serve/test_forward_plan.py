@@ -1,5 +1,6 @@
-"""How one batch is cut into forward passes: sorted by token length, cut where the padding
-saved is worth one more pass, results back in the callers' order."""
+"""How one batch is cut into forward passes (``data.tokenize.sorted_batches``, used by every
+backend offline and in the service): sorted by token length, cut where the padding saved is
+worth one more pass, results back in the callers' order."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from lmforge.serve.predictor import batch_logits, plan_forward_chunks, predict_texts
+from lmforge.data.tokenize import sorted_batches as plan_forward_chunks
+from lmforge.serve.predictor import predict_texts
 
 
 def padded_tokens(lengths: list[int], chunks: list[list[int]]) -> int:
@@ -49,10 +51,10 @@ def test_cheaper_than_fixed_chunks_on_mixed_lengths() -> None:
 
 def test_chunked_logits_match_one_call_in_the_callers_order(tiny_run: Path, tiny_clf: Any) -> None:
     texts = [("word " * n).strip() + f" {n}" for n in (3, 40, 7, 25, 1, 60, 12, 2, 33)]
+    one_pass = tiny_clf.logits(texts)
     before, tiny_clf.batch_size = tiny_clf.batch_size, 4  # several passes
     try:
-        np.testing.assert_allclose(batch_logits(tiny_clf, texts), tiny_clf.logits(texts),
-                                   atol=1e-5)
+        np.testing.assert_allclose(tiny_clf.logits(texts), one_pass, atol=1e-5)
         got = predict_texts(tiny_clf, texts)
     finally:
         tiny_clf.batch_size = before

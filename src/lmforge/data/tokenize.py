@@ -186,10 +186,38 @@ def length_grouped_batches(
     yield from batches
 
 
-def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Batches for inference, longest first; callers restore the input order."""
+# One forward pass costs about as much as this many extra (padding) tokens, whatever its size:
+# Python and dispatch overhead per layer, thread start-up. all-MiniLM-L6-v2 on 2 CPU threads:
+# a pass of 8 x 16 tokens takes ~40 ms, 16 x 16 ~70 ms, i.e. ~0.23 ms a token and ~10 ms
+# (~45 tokens) a pass.
+FORWARD_OVERHEAD_TOKENS = 48
+
+
+def sorted_batches(lengths: Sequence[int], max_chunk: int,
+                   overhead_tokens: int = FORWARD_OVERHEAD_TOKENS) -> list[list[int]]:
+    """Batches for inference (callers restore the input order): indices longest first, cut
+    into passes of at most ``max_chunk`` that minimise the
+    padded tokens (each pass pads to its longest text) plus ``overhead_tokens`` per pass.
+
+    Fixed-size chunks waste compute on padding: on Rotten Tomatoes reviews (27 tokens on
+    average) a sorted batch of 32 in passes of 16 computes 1.49x the real tokens, in one pass
+    of 32 2.0x. An exact dynamic programme over the sorted lengths (32 x 32 steps) instead
+    cuts where the lengths drop."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    n = len(order)
+    best = [0.0] + [float("inf")] * n  # best[end]: cheapest plan for order[:end]
+    cut = [0] * (n + 1)
+    for end in range(1, n + 1):
+        for start in range(max(0, end - max_chunk), end):
+            cost = best[start] + overhead_tokens + (end - start) * lengths[order[start]]
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    chunks = []
+    end = n
+    while end > 0:
+        chunks.append(order[cut[end]:end])
+        end = cut[end]
+    return chunks[::-1]
 
 
 MOSTLY_UNKNOWN = 0.5  # a text is "mostly unknown" when over half its tokens are [UNK]

@@ -4,9 +4,10 @@ Each served run has a ``Batcher``: requests put their texts on a bounded queue a
 await a future. One asyncio task per model takes up to ``max_batch_size`` texts —
 waiting at most ``max_wait_ms`` after the oldest one arrived for others to join —
 and runs them in a worker thread, so the event loop keeps accepting requests (the
-next batch gathers) meanwhile. ``plan_forward_chunks`` sorts the batch by token
-length and cuts it into forward passes where the padding saved is worth another
-pass; each caller gets its own results in the order it sent them. One worker
+next batch gathers) meanwhile. The classifier sorts the batch by token length and
+cuts it into forward passes where the padding saved is worth another pass
+(``data.tokenize.sorted_batches``, the same plan offline ``predict`` and ``evaluate``
+use); each caller gets its own results in the order it sent them. One worker
 thread is shared by all models: on a CPU two forward passes at once only compete
 for the same cores.
 """
@@ -58,10 +59,11 @@ class ServedModel:
 
 def predict_texts(classifier: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
     """Forward passes for one batch -> one dict per text, shaped like ``protocol.Prediction``.
-    The texts are sorted by length and cut into passes by ``plan_forward_chunks``."""
+    The classifier sorts them by length and cuts them into passes
+    (``data.tokenize.sorted_batches``), tokenizing once."""
     from lmforge.inference.surface import logits_to_outputs
 
-    outputs = logits_to_outputs(classifier.task, batch_logits(classifier, list(texts)))
+    outputs = logits_to_outputs(classifier.task, classifier.logits(list(texts)))
     decoded = classifier.decode(outputs)
     if classifier.task == "regression":
         return [{"value": float(v)} for v in decoded]
@@ -74,62 +76,6 @@ def predict_texts(classifier: Any, texts: Sequence[str]) -> list[dict[str, Any]]
         else:
             results.append({"labels": list(label), "scores": scores})
     return results
-
-
-# One forward pass costs about as much as this many extra (padding) tokens, whatever its size:
-# Python and dispatch overhead per layer, thread start-up. all-MiniLM-L6-v2 on 2 CPU threads:
-# a pass of 8 x 16 tokens takes ~40 ms, 16 x 16 ~70 ms, i.e. ~0.23 ms a token and ~10 ms
-# (~45 tokens) a pass.
-FORWARD_OVERHEAD_TOKENS = 48
-
-
-def plan_forward_chunks(lengths: Sequence[int], max_chunk: int,
-                        overhead_tokens: int = FORWARD_OVERHEAD_TOKENS) -> list[list[int]]:
-    """Indices longest first, cut into passes of at most ``max_chunk`` that minimise the
-    padded tokens (each pass pads to its longest text) plus ``overhead_tokens`` per pass.
-
-    Fixed-size chunks waste compute on padding: on Rotten Tomatoes reviews (27 tokens on
-    average) a sorted batch of 32 in passes of 16 computes 1.49x the real tokens, in one pass
-    of 32 2.0x. An exact dynamic programme over the sorted lengths (32 x 32 steps) instead
-    cuts where the lengths drop."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
-    n = len(order)
-    best = [0.0] + [float("inf")] * n  # best[end]: cheapest plan for order[:end]
-    cut = [0] * (n + 1)
-    for end in range(1, n + 1):
-        for start in range(max(0, end - max_chunk), end):
-            cost = best[start] + overhead_tokens + (end - start) * lengths[order[start]]
-            if cost < best[end]:
-                best[end], cut[end] = cost, start
-    chunks = []
-    end = n
-    while end > 0:
-        chunks.append(order[cut[end]:end])
-        end = cut[end]
-    return chunks[::-1]
-
-
-def batch_logits(classifier: Any, texts: list[str]) -> Any:
-    """Logits of ``texts`` in order, one ``classifier.logits`` call per planned pass (runs
-    without a tokenizer, e.g. TF-IDF: one call)."""
-    import numpy as np
-
-    tokenizer = getattr(classifier, "tokenizer", None)
-    max_chunk = getattr(classifier, "batch_size", len(texts))
-    if tokenizer is None or len(texts) < 2:
-        return classifier.logits(texts)
-    # the lengths only steer the cut: uncleaned texts, capped at the run's max_length
-    cap = getattr(classifier, "max_length", 512)
-    lengths = [min(cap, len(ids) + 2)
-               for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
-    chunks = plan_forward_chunks(lengths, max_chunk)
-    if len(chunks) == 1:
-        return classifier.logits(texts)
-    parts = [(chunk, classifier.logits([texts[i] for i in chunk])) for chunk in chunks]
-    out = np.empty((len(texts), parts[0][1].shape[1]), dtype=parts[0][1].dtype)
-    for chunk, logits in parts:
-        out[chunk] = logits
-    return out
 
 
 def explain_texts(classifier: Any, texts: Sequence[str], method: str | None) -> list[dict[str, Any]]:
