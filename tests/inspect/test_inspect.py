@@ -231,3 +231,16 @@ def test_default_model_is_the_one_train_would_pick(tmp_path: Path, tiny_model_di
     asked.clear()
     inspect_data(data=str(data), model="m3e-small")  # a name given is used as given
     assert asked == ["m3e-small"]
+
+
+def test_mostly_long_texts_get_the_window_advice() -> None:
+    from lmforge.inspect.checks import Row, check_lengths
+
+    rows = [Row(i + 2, f"text {i}", "a") for i in range(10)]
+    mostly_long = check_lengths(rows, [300] * 6 + [50] * 4, 128, "MiniLM")
+    assert mostly_long is not None and mostly_long.severity == "warning"
+    assert "--long-text window" in mostly_long.suggestion and "news-topics" in mostly_long.suggestion
+    few_long = check_lengths(rows, [300] + [50] * 9, 128, "MiniLM")
+    assert few_long is not None and few_long.suggestion.startswith("Raise --max-length")
+    assert "--long-text window" in few_long.suggestion
+    assert check_lengths(rows, [50] * 10, 128, "MiniLM") is None

@@ -266,8 +266,12 @@ def check_lengths(rows: Sequence[Row], lengths: Sequence[int], max_length: int,
         f"{len(over)} of {len(rows)} texts ({share:.1%}) are longer than {max_length} tokens "
         f"({tokenizer_name}); training shortens them (--truncation head+tail keeps the start "
         "and the end).",
-        f"Raise --max-length (the longest is {over[0][0]} tokens; time grows with it) if what "
-        "is cut matters, or leave it: head+tail keeps the parts that usually carry the verdict.",
+        (f"Most texts are cut: read them whole with --long-text window (overlapping windows "
+         f"of --max-length tokens, logits pooled per text; the longest is {over[0][0]} tokens), "
+         "as the news-topics recipe does." if share > 0.5 else
+         f"Raise --max-length (the longest is {over[0][0]} tokens; time grows with it) or read "
+         "long texts whole with --long-text window if what is cut matters, or leave it: "
+         "head+tail keeps the parts that usually carry the verdict."),
         [example(r, tokens=n) for n, r in over[:MAX_EXAMPLES]])
 
 
