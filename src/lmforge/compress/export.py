@@ -63,13 +63,11 @@ def refuse_tfidf_run(run_dir: Path, command: str) -> None:
 
 
 def check_exportable(run_dir: Path) -> None:
-    from lmforge.inference.onnx import TOKENIZER_FILES, has_tokenizer
-    from lmforge.rundir import ONNX
-    from lmforge.runs.kinds import model_kind
+    from lmforge.inference.onnx import ONNX_FILE, TOKENIZER_FILES, has_tokenizer
 
     refuse_tfidf_run(run_dir, "export")
     model_dir = run_dir / "model"
-    if model_kind(run_dir) == ONNX:
+    if (model_dir / ONNX_FILE).is_file():  # the file decides, whatever run.json says
         raise ModelError(
             f"'{run_dir}' already holds an ONNX model (model/model.onnx). Export the PyTorch run "
             "it came from instead."
