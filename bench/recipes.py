@@ -138,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"min, >= TF-IDF) |")
         if "full_train_tfidf" in r:
             full = r["full_train_tfidf"]
-            lines.append(f"| `--model tfidf`, whole train file | {r['data']} | all | {full['test_n']} | "
-                         f"{full['accuracy']:.3f} | {full['macro_f1']:.3f} | | | |")
+            lines.append(f"| `--model tfidf`, whole train file | {r['data']} | TF-IDF | all | "
+                         f"{full['test_n']} | {full['accuracy']:.3f} | {full['macro_f1']:.3f} "
+                         "| | | | |")
     table = "\n".join(lines)
     (work / "recipes.md").write_text(table + "\n", encoding="utf-8")
     print(table)
