@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lmforge.errors import ModelError
-from lmforge.inference.surface import PredictSurface, pool_windows
+from lmforge.inference.surface import TokenizedRun, pool_windows
 
 log = logging.getLogger(__name__)
 
@@ -24,18 +24,10 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model",
 
 
 @dataclass
-class OnnxClassifier(PredictSurface):
-    """A run directory's ONNX model, ready to predict on CPU with ONNX Runtime."""
+class OnnxClassifier(TokenizedRun):
+    """A run directory's ONNX model (``model``: the onnxruntime.InferenceSession), ready to
+    predict on CPU with ONNX Runtime."""
 
-    run_dir: Path
-    model: Any  # the onnxruntime.InferenceSession
-    tokenizer: Any
-    task: str
-    labels: list[str]
-    max_length: int
-    truncation: str
-    batch_size: int
-    settings: dict[str, Any]
     onnx_path: Path
     backend: str = "onnx"
 

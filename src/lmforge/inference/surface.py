@@ -10,6 +10,7 @@ backend's ``logits``, so every backend turns scores into labels alike.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -110,3 +111,19 @@ def logits_to_outputs(task: str, logits: Any) -> Any:
     if task == "multi":
         return 1.0 / (1.0 + np.exp(-logits))
     return logits[:, 0]
+
+
+@dataclass
+class TokenizedRun(PredictSurface):
+    """What every backend that reads token ids holds (PyTorch, ONNX): the run, the model,
+    its tokenizer and how the run's config.yaml says to encode texts."""
+
+    run_dir: Path
+    model: Any
+    tokenizer: Any
+    task: str
+    labels: list[str]
+    max_length: int
+    truncation: str
+    batch_size: int
+    settings: dict[str, Any]

@@ -11,28 +11,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from lmforge.data.tokenize import pad_batch, sorted_batches
-from lmforge.inference.surface import PredictSurface, as_texts, pool_windows
+from lmforge.inference.surface import TokenizedRun, as_texts, pool_windows
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Classifier(PredictSurface):
+class Classifier(TokenizedRun):
     """A run directory's model, ready to predict. Create with ``lmforge.load(RUN_DIR)``."""
-
-    run_dir: Path
-    model: Any
-    tokenizer: Any
-    task: str
-    labels: list[str]
-    max_length: int
-    truncation: str
-    batch_size: int
-    settings: dict[str, Any]
 
     def logits(self, texts: Sequence[str]) -> Any:
         encoded = encode_for_model(self, texts)
