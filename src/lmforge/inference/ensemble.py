@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lmforge.inference.surface import Predictor, PredictSurface, as_texts
+from lmforge.inference.surface import Predictor, PredictSurface, as_texts, logits_to_outputs
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +27,12 @@ PROBABILITY_FLOOR = 1e-12
 
 
 def outputs_of(task: str, logits: Any) -> Any:
-    """float64 probabilities (softmax / sigmoid) or values, (n, k); the blend's inputs."""
+    """float64 probabilities (softmax / sigmoid) or values, (n, k); the blend's inputs
+    (``logits_to_outputs`` in float64, regression values kept as one column)."""
     import numpy as np
 
     x = np.asarray(logits, dtype=np.float64)
-    if task == "single":
-        shifted = x - x.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        return exp / exp.sum(axis=1, keepdims=True)
-    if task == "multi":
-        return 1.0 / (1.0 + np.exp(-x))
-    return x
+    return x if task == "regression" else logits_to_outputs(task, x)
 
 
 def blend_logits(task: str, transformer: Any, baseline: Any, weight: float) -> Any:
