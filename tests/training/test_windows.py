@@ -178,3 +178,16 @@ def test_window_settings_are_checked_all_at_once() -> None:
     assert "window_stride: must be between 1 and max_length - 1 (63), got 64" in message
     assert "max_windows: must be >= 2" in message
     assert "only used with --long-text window" in message
+
+
+def test_unknown_tokens_are_counted_per_text_not_per_window(tiny_model_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from lmforge.data.tokenize import unknown_token_report
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    chinese = "这部手机我非常喜欢" * 40  # mostly [UNK] for the English vocabulary, many windows
+    enc = encode_texts(tok, [chinese, "a plain english text"], 32, windows=WindowSpec(24, 8))
+    assert len(enc.input_ids) > 3
+    report = unknown_token_report(tok, enc)
+    assert report["texts"] == 1  # per window it was 8 "texts" out of 2

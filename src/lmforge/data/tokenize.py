@@ -226,14 +226,18 @@ MOSTLY_UNKNOWN = 0.5  # a text is "mostly unknown" when over half its tokens are
 def unknown_token_report(tokenizer: Any, encoded: Any) -> dict[str, Any]:
     """How many texts are mostly ``[UNK]`` for this tokenizer (a model pre-trained on another
     language cannot read them), and the share of unknown tokens. ``encoded``: anything with
-    ``input_ids`` (an ``Encoded``). metrics.json ``data.mostly_unknown_tokens``."""
+    ``input_ids`` (an ``Encoded``: a text read as windows counts once, over all its windows).
+    metrics.json ``data.mostly_unknown_tokens``."""
     unk_id = tokenizer.unk_token_id
     special = set(tokenizer.all_special_ids) - {unk_id}
     if unk_id is None:
         return {"texts": 0, "share_of_tokens": 0.0, "threshold": MOSTLY_UNKNOWN}
+    rows = encoded.input_ids
+    texts = (encoded.rows_per_text() if isinstance(encoded, Encoded)
+             else [[i] for i in range(len(rows))])
     mostly, unk_tokens, total = 0, 0, 0
-    for ids in encoded.input_ids:
-        content = [t for t in ids if t not in special]
+    for text_rows in texts:
+        content = [t for r in text_rows for t in rows[r] if t not in special]
         n_unk = sum(1 for t in content if t == unk_id)
         unk_tokens += n_unk
         total += len(content)
