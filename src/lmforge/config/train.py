@@ -106,6 +106,10 @@ class TrainConfig:
     """Gradient clipping threshold (global L2 norm); 0 disables clipping."""
     grad_accum: int = 1
     """Gradient accumulation steps (effective batch = batch_size * grad_accum)."""
+    freeze_embeddings: Literal["auto", "yes", "no"] = "auto"
+    """Keep the word-embedding matrix fixed while fine-tuning: yes, no, or auto (yes for a large
+    multilingual vocabulary: over 100k pieces holding over half the encoder's weights, as
+    multilingual-e5-small's 250k do; each step then updates 22M weights instead of 118M)."""
     dropout: float | None = None
     """Dropout probability for hidden layers and the head; empty keeps the model's own."""
     class_weights: Literal["auto", "balanced", "none"] = "auto"

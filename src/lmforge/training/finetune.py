@@ -35,6 +35,7 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
     from lmforge.training.ensemble import decide_ensemble, write_ensemble_parts
     from lmforge.training.loop import LoopSettings, fit, streaming_loss
     from lmforge.training.losses import make_loss
+    from lmforge.training.optim import freeze_word_embeddings
     from lmforge.training.tracking import tracking
 
     task, parts, labels, summary = prepared.task, prepared.parts, prepared.labels, prepared.summary
@@ -56,6 +57,10 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
 
     set_seed(cfg.seed)  # the new head's initialisation depends on it
     model = build_classifier(prepared.model_dir, task, labels, cfg.dropout)
+    frozen = freeze_word_embeddings(model, cfg.freeze_embeddings)
+    if frozen:
+        log.info("word embeddings frozen (%s weights of %s; --freeze-embeddings %s)", f"{frozen:,}",
+                 f"{sum(p.numel() for p in model.parameters()):,}", cfg.freeze_embeddings)
     train_loss = make_loss(task, class_weights)
     eval_loss = make_loss(task)
     key = headline(task)
@@ -109,6 +114,7 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
             seconds=fitted.seconds, samples_seen=fitted.samples_seen,
             examples=len(parts["train"]), epochs=fitted.epochs_run, best_epoch=fitted.best_epoch,
             stopped_early=fitted.stopped_early, steps=fitted.steps, history=fitted.history)
+        metrics["train"]["frozen_embedding_weights"] = frozen
         metrics["data"] = summary.as_dict()
         steps.add_baseline(metrics, baseline, ensemble, fitted.seconds)
         steps.write_run(tmp, cfg, model, tokenizer, metrics, task, labels, TRANSFORMERS)

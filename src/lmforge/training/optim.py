@@ -23,6 +23,23 @@ def build_optimizer(model: Any, lr: float, weight_decay: float) -> Any:
     return torch.optim.AdamW(groups, lr=lr)
 
 
+def freeze_word_embeddings(model: Any, setting: str) -> int:
+    """Freeze the input word embeddings per --freeze-embeddings; return how many weights it froze.
+
+    ``auto`` freezes them for a large multilingual vocabulary (over 100k rows and over half of
+    the model's weights): it costs most of each step's backward pass and AdamW update, while
+    fine-tuning on one task touches few of its rows (most of them rarely). Position and type
+    embeddings stay trainable."""
+    if setting == "no":
+        return 0
+    weight = model.get_input_embeddings().weight
+    total = sum(p.numel() for p in model.parameters())
+    if setting == "auto" and (weight.shape[0] <= 100_000 or weight.numel() <= 0.5 * total):
+        return 0
+    weight.requires_grad_(False)
+    return int(weight.numel())
+
+
 def linear_warmup_decay(optimizer: Any, warmup_steps: int, total_steps: int) -> Any:
     import torch
 

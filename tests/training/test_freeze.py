@@ -1,0 +1,45 @@
+"""--freeze-embeddings: the word-embedding matrix stays as loaded; auto only for big vocabularies."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import train_run
+
+
+def word_embeddings(model_dir: Path):
+    from safetensors.torch import load_file
+
+    weights = load_file(str(model_dir / "model.safetensors"))
+    (key,) = [k for k in weights if k.endswith("word_embeddings.weight")]
+    return weights[key]
+
+
+@pytest.mark.parametrize("setting", ["yes", "auto"])
+def test_frozen_or_not_word_embeddings(tmp_path: Path, tiny_model_dir: Path, setting: str) -> None:
+    import json
+
+    import torch
+
+    run = train_run(tmp_path, tiny_model_dir, freeze_embeddings=setting, epochs=1, lr=1e-3)
+    before, after = word_embeddings(tiny_model_dir), word_embeddings(run / "model")
+    frozen = json.loads((run / "metrics.json").read_text())["train"]["frozen_embedding_weights"]
+    if setting == "yes":
+        assert frozen == before.numel()
+        assert torch.equal(before, after)
+    else:  # a 30k-piece vocabulary is below auto's threshold: trained as before
+        assert frozen == 0
+        assert not torch.equal(before, after)
+
+
+def test_auto_freezes_a_large_vocabulary() -> None:
+    from transformers import BertConfig, BertModel
+
+    from lmforge.training.optim import build_optimizer, freeze_word_embeddings
+
+    big = BertModel(BertConfig(vocab_size=120_000, hidden_size=16, num_hidden_layers=1,
+                               num_attention_heads=2, intermediate_size=32))
+    assert freeze_word_embeddings(big, "auto") == 120_000 * 16
+    trained = {id(p) for group in build_optimizer(big, 1e-3, 0.01).param_groups for p in group["params"]}
+    assert id(big.get_input_embeddings().weight) not in trained
+    assert freeze_word_embeddings(big, "no") == 0
