@@ -19,8 +19,9 @@ log = logging.getLogger("lmforge.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lmforge.config.cli import add_config_flags, add_layer_flags
+    from lmforge.config.cli import add_config_flags, add_format_flag, add_layer_flags
     from lmforge.config.train import TrainConfig
+    from lmforge.recipes import available
     from lmforge.version import __version__
 
     parser = argparse.ArgumentParser(
@@ -35,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a classifier and write a run directory",
                            description="Train a text classifier. Values come from the defaults, "
                            "then --recipe, then --config, then the flags typed here.")
-    add_layer_flags(train, recipe_help="a bundled recipe (sentiment-en, sentiment-en-demo)",
+    add_layer_flags(train, recipe_help=f"a bundled recipe: {', '.join(available())} "
+                    "(`lmforge recipes` describes them)",
                     config_help="YAML file of training settings (e.g. a run's config.yaml)")
     add_config_flags(train, TrainConfig)
     train.set_defaults(handler=cmd_train)
@@ -46,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--text-col", help="text column (default: the training data's)")
     evaluate.add_argument("--label-col", help="label column (default: the training data's)")
     evaluate.add_argument("--json", help="also write the metrics as JSON to this file")
+    add_format_flag(evaluate, ("table", "json"), "table")
     evaluate.set_defaults(handler=cmd_evaluate)
 
     predict = sub.add_parser("predict", help="predict labels for texts (locally or via a server)")
@@ -96,10 +99,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_recipes(args: argparse.Namespace) -> int:
+    import shutil
+    import textwrap
+
     from lmforge.recipes import available, describe
 
-    for name in available():
-        sys.stdout.write(f"{name:<22} {describe(name)}\n")
+    names = available()
+    width = max(len(n) for n in names) + 2
+    # whole descriptions, wrapped at word boundaries to the terminal (never cut)
+    columns = max(60, shutil.get_terminal_size((100, 24)).columns)
+    for name in names:
+        lines = textwrap.wrap(describe(name), width=columns - width) or [""]
+        sys.stdout.write(f"{name:<{width}}{lines[0]}\n")
+        sys.stdout.writelines(f"{'':<{width}}{line}\n" for line in lines[1:])
     return 0
 
 
@@ -132,8 +144,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     metrics = api.evaluate(args.run_dir, args.data, text_col=args.text_col,
                            label_col=args.label_col)
-    clf_task = _run_task(args.run_dir)
-    sys.stdout.write(format_report(metrics, clf_task, title=f"Evaluation on {args.data}") + "\n")
+    if args.format == "json":
+        import json
+
+        sys.stdout.write(json.dumps(metrics, indent=2, default=str) + "\n")
+    else:
+        clf_task = _run_task(args.run_dir)
+        sys.stdout.write(format_report(metrics, clf_task, title=f"Evaluation on {args.data}")
+                         + "\n")
     if args.json:
         write_json(Path(args.json), metrics)
     return 0
@@ -192,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(-1 if args.quiet else 1 if args.verbose else 0)
+    for note in getattr(args, "deprecated_flags", None) or ():
+        log.warning(note)
     try:
         return int(args.handler(args))
     except LmforgeError as exc:

@@ -130,7 +130,25 @@ def write_manifest(run_dir: Path, kind: str, model: str | None = None) -> None:
     if kind not in RUN_KINDS or model is not None and (kind != ENSEMBLE or model not in RUN_KINDS):
         raise ValueError(f"not a kind of run: {kind!r} (model {model!r}); one of "
                          f"{', '.join(RUN_KINDS)}")
+    import datetime as dt
+
+    from lmforge.version import __version__
+
     manifest: dict[str, Any] = {"kind": kind, "format": MANIFEST_FORMAT}
     if kind == ENSEMBLE:
         manifest["model"] = model or TRANSFORMERS
+    # when and by which lmforge the run was made: `runs list` dates a run by this, not by
+    # file times (a copy has the copy's); rewriting the manifest (an ensemble) keeps both
+    previous = _read_manifest_quietly(run_dir / MANIFEST_FILE)
+    manifest["created"] = previous.get("created") or dt.datetime.now(dt.UTC).isoformat(
+        timespec="seconds")
+    manifest["lmforge_version"] = previous.get("lmforge_version") or __version__
     write_json(run_dir / MANIFEST_FILE, manifest)
+
+
+def _read_manifest_quietly(path: Path) -> dict[str, Any]:
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}

@@ -62,8 +62,8 @@ def test_generative_prompt_uses_the_chat_template_and_examples(tiny_lm, tiny_pla
 
 def test_calibration_subtracts_the_content_free_scores(tiny_lm):
     texts = ["the film was great", "the plot was boring"]
-    raw = classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm)
-    empty = classify_zero_shot(["N/A"], LABELS, method="generative", model=tiny_lm)
+    raw = classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm, calibrate="none")
+    empty = classify_zero_shot(["N/A"], LABELS, method="generative", model=tiny_lm, calibrate="none")
     calibrated = classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm,
                                     calibrate="content-free")
     for row, cal in zip(raw.scores, calibrated.scores, strict=True):
@@ -76,7 +76,7 @@ def test_calibration_subtracts_the_content_free_scores(tiny_lm):
 def test_batch_calibration_centres_each_label_on_the_batch(tiny_lm):
     texts = ["the film was great", "the plot was boring", "fine acting", "a mess", "I loved it",
              "not for me", "two hours lost", "a small gem"]
-    raw = classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm)
+    raw = classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm, calibrate="none")
     calibrated = classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm, calibrate="batch")
     means = [sum(col) / len(col) for col in zip(*raw.scores, strict=True)]
     assert calibrated.details["prior_scores"] == pytest.approx(dict(zip(LABELS, means, strict=True)))
@@ -86,7 +86,7 @@ def test_batch_calibration_centres_each_label_on_the_batch(tiny_lm):
         assert sum(column) == pytest.approx(0.0, abs=1e-4)
     with pytest.raises(ConfigError, match=r"at least 8 texts \(got 2\), or use --calibrate content-free"):
         classify_zero_shot(texts[:2], LABELS, method="generative", model=tiny_lm, calibrate="batch")
-    with pytest.raises(ConfigError, match="calibrate: unknown 'yes'; valid: none, content-free, batch"):
+    with pytest.raises(ConfigError, match="calibrate: unknown 'yes'; valid: auto, none, content-free, batch"):
         classify_zero_shot(texts, LABELS, method="generative", model=tiny_lm, calibrate="yes")
 
 
@@ -125,7 +125,7 @@ def test_embedding_examples_become_label_prototypes(tiny_model_dir):
     encoder = load_encoder(str(tiny_model_dir))
     examples = [("dull plot", "bad"), ("boring acting", "bad"), ("great cast", "good")]
     result = classify_zero_shot(["boring acting", "great cast"], ["good", "bad"], method="embedding",
-                                model=encoder, examples=examples)
+                                model=encoder, examples=examples, calibrate="none")
     with torch.no_grad():
         bad = torch.nn.functional.normalize(
             _manual_embedding(encoder, "dull plot") + _manual_embedding(encoder, "boring acting"), dim=-1)
@@ -166,3 +166,65 @@ def test_text_too_long_for_the_context_window_says_what_to_shorten(tiny_lm):
     assert "the classification prompt of text 2 is " in message
     assert "+ 1 tokens of the longest label" in message and "context window of 256 tokens" in message
     assert "Shorten text 2, the instruction or the examples" in message
+
+
+# --- issue 16 §7: prompt classify says what it did -------------------------------------------
+
+
+def test_scores_come_out_as_probabilities_at_the_documented_temperature(tiny_model_dir):
+    import math
+
+    from lmforge.generate.classify import DEFAULT_TEMPERATURE
+
+    encoder = load_encoder(str(tiny_model_dir))
+    texts = ["a wonderful film", "dull and boring plot", "fine"]
+    result = classify_zero_shot(texts, ["good", "bad"], method="embedding", model=encoder,
+                                calibrate="none")
+    assert result.temperature == DEFAULT_TEMPERATURE["embedding"] == 0.05
+    for scores, probs in zip(result.scores, result.probabilities, strict=True):
+        assert sum(probs) == pytest.approx(1.0) and all(0 <= p <= 1 for p in probs)
+        # the odds are exp(score difference / temperature): a softmax, not raw cosines
+        assert math.log(probs[0] / probs[1]) == pytest.approx((scores[0] - scores[1]) / 0.05, abs=1e-6)
+    rows = result.rows(texts)
+    assert list(rows[0]) == ["text", "predicted_label", "prob_good", "prob_bad"]
+    hotter = classify_zero_shot(texts, ["good", "bad"], method="embedding", model=encoder,
+                                calibrate="none", temperature=1.0)
+    assert max(hotter.probabilities[0]) < max(result.probabilities[0])  # flatter at T=1
+
+
+def test_auto_says_which_method_and_calibration_it_chose(tiny_model_dir, caplog):
+    encoder = load_encoder(str(tiny_model_dir))
+    texts = [f"text number {i}" for i in range(8)]
+    with caplog.at_level("INFO", logger="lmforge.generate.classify"):
+        many = classify_zero_shot(texts, ["good", "bad"], model=encoder)
+        few = classify_zero_shot(texts[:2], ["good", "bad"], model=encoder)
+    assert "method embedding (auto: the default model is the sentence encoder" in caplog.text
+    assert "--calibrate auto chose batch (8 texts" in caplog.text
+    assert "--calibrate auto chose content-free (2 texts" in caplog.text
+    assert many.details["calibration"] == "batch" and few.details["calibration"] == "content-free"
+
+
+def test_generative_reports_progress(tiny_lm, caplog, monkeypatch):
+    import lmforge.generate.classify as classify
+
+    monkeypatch.setattr(classify, "PROGRESS_EVERY_S", 0.0)
+    with caplog.at_level("INFO", logger="lmforge.generate.classify"):
+        generative_scores(tiny_lm, ["so dull", "so great", "fine"], ["pos", "neg"])
+    lines = [r.getMessage() for r in caplog.records if "texts/s" in r.getMessage()]
+    assert lines[0].startswith("prompt classify (generative): 1/3 texts") and "3/3 texts" in lines[-1]
+
+
+def test_embedding_reads_a_long_text_whole_as_windows(tiny_model_dir, caplog):
+    import torch
+
+    encoder = load_encoder(str(tiny_model_dir))
+    encoder.tokenizer.model_max_length = 16
+    long_text = " ".join(["the plot was dull"] * 10 + ["but the ending was wonderful"] * 10)
+    first = encoder.tokenizer.decode(encoder.tokenizer(long_text, truncation=True,
+                                                       max_length=16)["input_ids"][1:-1])
+    with caplog.at_level("INFO", logger="lmforge.generate.classify"):
+        whole, cut = encoder.embed([long_text, first])
+    assert "1 of 2 texts were longer than 16 tokens: each was read whole as overlapping windows" \
+        in caplog.text
+    assert float(whole @ cut) < 0.9999  # the end of the text counted: not the first window alone
+    assert float(torch.linalg.norm(whole)) == pytest.approx(1.0, abs=1e-5)

@@ -100,7 +100,7 @@ def test_generate_eval_perplexity_and_bleu_rouge(tiny_lm_dir, tmp_path, capsys):
     text = tmp_path / "text.txt"
     text.write_text("the cat sat on the mat\na bird sings in the old tree\n", encoding="utf-8")
     out_json = tmp_path / "m.json"
-    code, out, _ = run(["generate", "eval", "--model", str(tiny_lm_dir), "--text", str(text),
+    code, out, _ = run(["generate", "eval", "--model", str(tiny_lm_dir), "--text-file", str(text),
                         "--max-length", "16", "--stride", "8", "--json", str(out_json)], capsys)
     assert code == 0 and "perplexity" in out
     metrics = json.loads(out_json.read_text(encoding="utf-8"))
@@ -124,9 +124,11 @@ def test_prompt_classify_writes_predict_style_csv(tiny_model_dir, tiny_lm_dir, t
                         "--model", str(tiny_model_dir)], capsys)
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert list(rows[0]) == ["text", "label", "score_good", "score_bad"]
+    assert list(rows[0]) == ["text", "predicted_label", "prob_good", "prob_bad"]
     assert [r["text"] for r in rows] == ["a great film", "a dull plot"]
-    assert all(r["label"] in ("good", "bad") for r in rows)
+    assert all(r["predicted_label"] in ("good", "bad") for r in rows)
+    assert all(float(r["prob_good"]) + float(r["prob_bad"]) == pytest.approx(1.0, abs=1e-5)
+               for r in rows)
     examples = write_csv(tmp_path / "shots.csv", [("a great film", "good"), ("a dull plot", "bad")])
     out_file = tmp_path / "pred.csv"
     code, out, _ = run(["prompt", "classify", "--labels", "good,bad", "--data", str(data), "--model",
@@ -134,6 +136,22 @@ def test_prompt_classify_writes_predict_style_csv(tiny_model_dir, tiny_lm_dir, t
                         str(out_file)], capsys)
     assert code == 0 and out.startswith("generative: wrote 2 prediction(s)")
     assert len(list(csv.DictReader(out_file.open(encoding="utf-8")))) == 2
+
+
+def test_prompt_classify_uses_a_label_column_and_reports_accuracy(tiny_model_dir, tmp_path,
+                                                                  capsys, caplog):
+    rows = [("a great film", "good"), ("a dull plot", "bad"), ("loved it", "good"),
+            ("boring", "bad"), ("odd one", "neutral")]
+    data = write_csv(tmp_path / "gold.csv", rows)
+    with caplog.at_level("INFO"):
+        code, out, _ = run(["prompt", "classify", "--labels", "good,bad", "--data", str(data),
+                            "--model", str(tiny_model_dir), "--format", "jsonl"], capsys)
+    assert code == 0
+    got = [json.loads(line) for line in out.splitlines()]
+    assert [g["label"] for g in got] == [label for _, label in rows]  # the gold passes through
+    correct = sum(g["predicted_label"] == g["label"] for g in got)
+    assert (f"accuracy against column 'label': {correct / 4:.4f} ({correct} of 4); 1 row(s) with "
+            "a label not in --labels left out") in caplog.text
 
 
 def test_prompt_classify_bad_inputs(tiny_model_dir, tmp_path, capsys):

@@ -42,7 +42,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_score_prints_log10_prob_tab_sentence(files) -> None:
-    code, out, _ = run(["ngram", "score", "--model", str(files["model"]), "--text", str(files["text"])])
+    code, out, _ = run(["ngram", "score", "--model", str(files["model"]), "--text-file", str(files["text"])])
     lines = out.splitlines()
     assert code == 0 and len(lines) == 2  # the blank line is skipped
     score, sentence = lines[1].split("\t")
@@ -51,20 +51,36 @@ def test_score_prints_log10_prob_tab_sentence(files) -> None:
 
 def test_score_reads_stdin(files, monkeypatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("the cat\n"))
-    code, out, _ = run(["ngram", "score", "--model", str(files["model"]), "--text", "-"])
+    code, out, _ = run(["ngram", "score", "--model", str(files["model"]), "--text-file", "-"])
     assert code == 0 and out.endswith("\tthe cat\n")
 
 
 def test_eval_prints_perplexity_and_oov_rate_and_writes_json(files) -> None:
     metrics_file = files["tmp"] / "metrics.json"
-    code, out, _ = run(["ngram", "eval", "--model", str(files["model"]), "--text", str(files["text"]),
+    code, out, _ = run(["ngram", "eval", "--model", str(files["model"]), "--text-file", str(files["text"]),
                         "--json", str(metrics_file)])
     assert code == 0
-    names = [line.split()[0] for line in out.splitlines()]
+    names = [line.split()[0] for line in out.splitlines() if line.strip()]
     assert names[:3] == ["perplexity", "perplexity_excluding_oov", "oov_rate"]
     metrics = json.loads(metrics_file.read_text())
     assert metrics["oov"] == 1 and metrics["tokens"] == 10 and metrics["oov_rate"] == pytest.approx(0.1)
-    assert f"oov_rate                  {0.1:.6g}" in out
+    # one precision for every float (perplexity 893 next to 417.271 was the complaint)
+    values = dict(line.split() for line in out.split("\n\n")[0].splitlines())
+    assert values["oov_rate"] == "0.1000"
+    assert all(len(values[k].split(".")[1]) == 4 for k in ("perplexity", "perplexity_excluding_oov"))
+    assert "perplexity_excluding_oov leaves the OOV words out" in out
+
+
+def test_eval_literal_text_json_format_and_old_file_spelling(files, caplog) -> None:
+    """--text is the text itself; --text FILE (the old spelling) still reads the file, warning."""
+    code, out, _ = run(["ngram", "eval", "--model", str(files["model"]), "--text",
+                        "the cat sat on the mat\nthe zebra ran home", "--format", "json"])
+    assert code == 0 and json.loads(out)["oov"] == 1 and json.loads(out)["sentences"] == 2
+    with caplog.at_level("WARNING"):
+        code, old, _ = run(["ngram", "score", "--model", str(files["model"]), "--text",
+                            str(files["text"])])
+    assert code == 0 and old.endswith("\tthe zebra ran home\n")
+    assert "--text FILE is deprecated" in caplog.text
 
 
 def test_generate(files) -> None:
@@ -82,7 +98,7 @@ def test_char_level_train_and_score(tmp_path: Path) -> None:
                 "--smoothing", "add-k", "--k", "0.1", "--out", str(model)])[0] == 0
     text = tmp_path / "t.txt"
     text.write_text("北京 欢迎 我们\n", encoding="utf-8")
-    code, out, _ = run(["ngram", "score", "--model", str(model), "--text", str(text)])
+    code, out, _ = run(["ngram", "score", "--model", str(model), "--text-file", str(text)])
     assert code == 0 and out.endswith("\t北京 欢迎 我们\n")
 
 
@@ -114,7 +130,7 @@ def test_missing_and_empty_corpus(tmp_path: Path) -> None:
 def test_model_that_is_not_arpa(tmp_path: Path, files) -> None:
     bogus = tmp_path / "model.arpa"
     bogus.write_text("# a comment is fine\nnot an arpa file\n", encoding="utf-8")
-    code, _, err = run(["ngram", "eval", "--model", str(bogus), "--text", str(files["text"])])
+    code, _, err = run(["ngram", "eval", "--model", str(bogus), "--text-file", str(files["text"])])
     assert code == 2
     assert err.startswith(f"{bogus}, line 2: expected '\\data\\' (the start of an ARPA model), found "
                           "'not an arpa file'. Is this an ARPA language model?")

@@ -97,7 +97,7 @@ def test_cli_tokenizer_train_reports_coverage(tmp_path: Path, chinese_corpus: Pa
     assert f"coverage on {probe}: 83.33% of 6 tokens known; unknown 16.67% (1 tokens, in 1 of 2 " \
            "lines); most frequent unknown: '龘' x1" in printed
     assert (out / "tokenizer.json").is_file() and (out / "tokenizer_config.json").is_file()
-    assert run_cli(["-q", "tokenizer", "coverage", str(out), "--text", str(probe), "--json",
+    assert run_cli(["-q", "tokenizer", "coverage", str(out), "--text-file", str(probe), "--json",
                     str(tmp_path / "cov.json")]) == 0
     assert json.loads((tmp_path / "cov.json").read_text())["unknown"] == 1
 

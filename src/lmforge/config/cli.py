@@ -42,8 +42,53 @@ class Layer:
     values: Mapping[str, Any]
 
 
+# One vocabulary across commands (README, "Conventions"): a field whose flag was renamed
+# gets its new name here; the old spelling stays accepted, hidden, with a warning.
+FIELD_FLAGS = {"num_threads": "--threads"}
+FORMATS = ("table", "json", "csv", "jsonl")
+
+
 def flag_name(field_name: str) -> str:
-    return "--" + field_name.replace("_", "-")
+    return FIELD_FLAGS.get(field_name) or "--" + field_name.replace("_", "-")
+
+
+class DeprecatedFlag(argparse.Action):
+    """An old spelling of a flag: stores its value like the new one (``dest``, or ``const``
+    for a flag without a value) and leaves a note in ``namespace.deprecated_flags`` that
+    ``lmforge.cli.main`` logs as a warning once logging is set up."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, new: str, **kwargs: Any) -> None:
+        self.new = new
+        kwargs.setdefault("help", argparse.SUPPRESS)
+        kwargs.setdefault("default", argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+        notes = getattr(namespace, "deprecated_flags", None) or []
+        notes.append(f"{option_string} is deprecated; use {self.new} (same meaning)")
+        namespace.deprecated_flags = notes
+
+
+def add_deprecated_flag(parser: argparse.ArgumentParser, old: str, new: str, dest: str,
+                        const: Any = None) -> None:
+    """Keep ``old`` working as a hidden alias of ``new`` (storing into ``dest``; with
+    ``const`` it takes no value and stores ``const``)."""
+    if const is None:
+        parser.add_argument(old, dest=dest, action=DeprecatedFlag, new=new)
+    else:
+        parser.add_argument(old, dest=dest, action=DeprecatedFlag, new=new, nargs=0, const=const)
+
+
+def add_format_flag(parser: argparse.ArgumentParser, choices: Sequence[str],
+                    default: str, what: str = "what is printed on stdout") -> None:
+    """The one output-format flag: ``--format`` with a subset of ``FORMATS``."""
+    unknown = set(choices) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"--format choices must come from {FORMATS}, not {sorted(unknown)}")
+    parser.add_argument("--format", choices=tuple(choices), default=default,
+                        help=f"{what}: {', '.join(choices)} (default: {default})")
 
 
 def add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: Sequence[str] = (),
@@ -79,6 +124,9 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, *, skip: Sequen
         parser.add_argument(flag_name(f.name), dest=f.name, default=argparse.SUPPRESS,
                             help=help_text, choices=choices, metavar=metavar,
                             required=f.name in required)
+        if f.name in FIELD_FLAGS:
+            add_deprecated_flag(parser, "--" + f.name.replace("_", "-"), FIELD_FLAGS[f.name],
+                                f.name)
 
 
 def add_layer_flags(parser: argparse.ArgumentParser, *, config_help: str,

@@ -61,16 +61,16 @@ def format_report(metrics: dict[str, Any], task: str, title: str = "Test") -> st
 
     per_class = metrics.get("per_class") or {}
     if per_class:
-        label_w = max(len("macro avg"), *(len(str(label)) for label in per_class)) + 2
-        lines += ["", f"  {'class':<{label_w}}{'precision':>10}{'recall':>10}{'f1':>10}"
-                      f"{'support':>10}"]
-        for label, m in per_class.items():
-            lines.append(f"  {label:<{label_w}}{_fmt(m['precision']):>10}{_fmt(m['recall']):>10}"
-                         f"{_fmt(m['f1']):>10}{m['support']:>10}")
+        from lmforge.tables import format_table  # the one table style of the terminal
+
+        rows = [[label, _fmt(m["precision"]), _fmt(m["recall"]), _fmt(m["f1"]), m["support"]]
+                for label, m in per_class.items()]
         if task == "single" and "macro_precision" in metrics:
-            lines.append(f"  {'macro avg':<{label_w}}{_fmt(metrics['macro_precision']):>10}"
-                         f"{_fmt(metrics['macro_recall']):>10}{_fmt(metrics['macro_f1']):>10}"
-                         f"{metrics.get('n', ''):>10}")
+            rows.append(["macro avg", _fmt(metrics["macro_precision"]),
+                         _fmt(metrics["macro_recall"]), _fmt(metrics["macro_f1"]),
+                         metrics.get("n", "")])
+        lines += ["", format_table(["class", "precision", "recall", "f1", "support"], rows,
+                                   indent=2)]
 
     matrix = metrics.get("confusion_matrix")
     labels = [str(label) for label in metrics.get("labels", [])]

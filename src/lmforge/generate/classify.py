@@ -42,6 +42,12 @@ log = logging.getLogger(__name__)
 DEFAULT_INSTRUCTION = "Classify the text into one of these labels: {labels}. Answer with the label only."
 
 
+# softmax temperatures of the prob_<label> columns: the generative scores are (mean) token
+# log-probabilities, so 1; cosines span a narrow range, and all-MiniLM-L6-v2 was trained with
+# a similarity scale of 20 (sentence-transformers' MultipleNegativesRankingLoss), so 1/20
+DEFAULT_TEMPERATURE = {"generative": 1.0, "embedding": 0.05}
+
+
 @dataclass
 class ClassifyResult:
     labels: list[str]
@@ -50,14 +56,46 @@ class ClassifyResult:
     method: str
     model: str
     details: dict[str, Any] = field(default_factory=dict)
+    temperature: float = 1.0
 
-    def rows(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+    @property
+    def probabilities(self) -> list[list[float]]:
+        """softmax(scores / temperature) per text: the prob_<label> columns."""
+        return [softmax(row, self.temperature) for row in self.scores]
+
+    def rows(self, texts: Sequence[str], gold: Sequence[str] | None = None,
+             gold_col: str = "label") -> list[dict[str, Any]]:
+        """Output rows: text, the gold label (as ``gold_col``) when given, predicted_label and
+        one prob_<label> per label (README, "Conventions")."""
         rows = []
-        for text, label, row in zip(texts, self.predictions, self.scores, strict=True):
-            item: dict[str, Any] = {"text": text, "label": label}
-            item.update({f"score_{name}": float(v) for name, v in zip(self.labels, row, strict=True)})
+        golds = gold if gold is not None else [None] * len(texts)
+        for text, truth, label, probs in zip(texts, golds, self.predictions, self.probabilities,
+                                             strict=True):
+            item: dict[str, Any] = {"text": text}
+            if gold is not None:
+                item[gold_col] = truth
+            item["predicted_label"] = label
+            item.update({f"prob_{name}": p for name, p in zip(self.labels, probs, strict=True)})
             rows.append(item)
         return rows
+
+
+def softmax(row: Sequence[float], temperature: float = 1.0) -> list[float]:
+    import math
+
+    top = max(row)
+    exps = [math.exp((v - top) / temperature) for v in row]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+def accuracy_against(predictions: Sequence[str], gold: Sequence[str],
+                     labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy over the texts whose gold label is one of ``labels`` (others counted apart)."""
+    known = [(p, g) for p, g in zip(predictions, gold, strict=True) if g in labels]
+    correct = sum(p == g for p, g in known)
+    return {"accuracy": correct / len(known) if known else None, "correct": correct,
+            "n": len(known), "not_in_labels": len(gold) - len(known)}
 
 
 def check_labels(labels: Sequence[str]) -> list[str]:
@@ -93,6 +131,22 @@ def read_examples(path: str, labels: Sequence[str]) -> list[tuple[str, str]]:
                             f"({', '.join(labels)}). Add it to --labels or fix the example "
                             f"(text: {text[:60]!r}).")
     return [(str(t), str(label)) for t, label in zip(examples.texts, examples.targets, strict=True)]
+
+
+def read_classify_data(path: str, text_col: str | None = None, label_col: str | None = None
+                       ) -> tuple[list[str], list[str] | None, str | None]:
+    """(texts, gold labels or None, the gold column's name) of ``prompt classify --data``: the
+    label column is ``label_col``, else a column named 'label' when the file has one."""
+    from lmforge.data import load_examples, read_texts
+    from lmforge.data.read import read_table
+
+    if label_col is None:
+        present = [str(c) for c in read_table(path).columns] if not str(path).endswith(".txt") else []
+        label_col = next((c for c in present if c.strip().lower() == "label" and c != text_col), None)
+        if label_col is None:
+            return read_texts(path, text_col), None, None
+    loaded = load_examples(path, text_col=text_col, label_col=label_col, task="single")
+    return (list(loaded.examples.texts), [str(t) for t in loaded.examples.targets], label_col)
 
 
 # --------------------------------------------------------------------------- generative
@@ -215,7 +269,39 @@ def generative_scores(lm: CausalLM, texts: Sequence[str], labels: Sequence[str],
     # the instruction (and examples) open every prompt: run those tokens once, not once per text
     shared = common_prefix_length(encoded) if len(encoded) > 1 else 0
     prefix = prefix_cache(lm, encoded[0][:shared]) if shared >= 4 else None
-    return [score_labels_cached(lm, ids, label_ids, length_norm, prefix) for ids in encoded]
+    progress = Progress(len(encoded), "prompt classify (generative)")
+    scores = []
+    for ids in encoded:
+        scores.append(score_labels_cached(lm, ids, label_ids, length_norm, prefix))
+        progress.step()
+    return scores
+
+
+PROGRESS_EVERY_S = 10.0
+
+
+class Progress:
+    """An INFO line every ``every`` seconds (texts done, rate, time left): a text costs a
+    causal-LM pass, so a few hundred take minutes."""
+
+    def __init__(self, total: int, what: str, every: float | None = None) -> None:
+        import time
+
+        self.total, self.what = total, what
+        self.every = PROGRESS_EVERY_S if every is None else every
+        self.done = 0
+        self.start = self.last = time.perf_counter()
+
+    def step(self) -> None:
+        import time
+
+        self.done += 1
+        now = time.perf_counter()
+        if now - self.last >= self.every or self.done == self.total and now - self.start >= self.every:
+            self.last = now
+            rate = self.done / (now - self.start)
+            log.info("%s: %d/%d texts, %.1f texts/s, about %.0f s left", self.what, self.done,
+                     self.total, rate, (self.total - self.done) / rate if rate else 0)
 
 
 def common_prefix_length(rows: Sequence[Sequence[int]]) -> int:
@@ -236,21 +322,40 @@ class Encoder:
     name: str
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> Any:
-        """L2-normalised mean-pooled embeddings, one row per text (a float32 tensor)."""
+        """L2-normalised mean-pooled embeddings, one row per text (a float32 tensor).
+
+        A text longer than the encoder's window is not cut: it is read as overlapping windows
+        (stride a quarter of the window) and its embedding is the normalised mean of theirs;
+        how many texts that was is logged."""
         import torch
 
-        chunks = []
         limit = min(int(getattr(self.tokenizer, "model_max_length", 512) or 512), 512)
+        pooled_rows: list[Any] = []
+        owners: list[int] = []
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 batch = self.tokenizer(list(texts[start:start + batch_size]), padding=True,
-                                       truncation=True, max_length=limit, return_tensors="pt")
+                                       truncation=True, max_length=limit, stride=limit // 4,
+                                       return_overflowing_tokens=True, return_tensors="pt")
+                mapping = batch.pop("overflow_to_sample_mapping").tolist()
+                owners += [start + i for i in mapping]
                 batch = {k: v.to(self.model.device) for k, v in batch.items()}
                 hidden = self.model(**batch).last_hidden_state.float()
                 mask = batch["attention_mask"].unsqueeze(-1).float()
                 pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-                chunks.append(torch.nn.functional.normalize(pooled, dim=-1).cpu())
-        return torch.cat(chunks)
+                pooled_rows.append(torch.nn.functional.normalize(pooled, dim=-1).cpu())
+        if not pooled_rows:
+            return torch.zeros(0, 0)
+        windows = torch.cat(pooled_rows)
+        index = torch.tensor(owners)
+        summed = torch.zeros(len(texts), windows.shape[1]).index_add_(0, index, windows)
+        counts = torch.bincount(index, minlength=len(texts))
+        if len(owners) > len(texts):
+            long_texts = int((counts > 1).sum())
+            log.info("%d of %d texts were longer than %d tokens: each was read whole as "
+                     "overlapping windows (%d in all), its embedding the mean of theirs",
+                     long_texts, len(texts), limit, int(counts[counts > 1].sum()))
+        return torch.nn.functional.normalize(summed, dim=-1)
 
 
 def load_encoder(model: str | Encoder = "default") -> Encoder:
@@ -293,18 +398,28 @@ def embedding_scores(encoder: Encoder, texts: Sequence[str], labels: Sequence[st
 
 def resolve_method(method: str, model: Any) -> str:
     """auto -> generative for an explicit causal-LM directory (or a loaded CausalLM), else embedding."""
+    return method_and_reason(method, model)[0]
+
+
+def method_and_reason(method: str, model: Any) -> tuple[str, str]:
+    """The method to use and why (logged, so that `auto` says what it chose)."""
     if method != "auto":
-        return method
+        return method, "as asked (--method)"
     if isinstance(model, CausalLM):
-        return "generative"
+        return "generative", "auto: the model is a causal LM"
     if isinstance(model, Encoder) or str(model).lower() in ("default", "all-minilm-l6-v2"):
-        return "embedding"
+        return "embedding", ("auto: the default model is the sentence encoder all-MiniLM-L6-v2 "
+                             "(more accurate and ~15x faster than the small default generator, "
+                             "src/lmforge/generate/README.md); pass --method generative or a "
+                             "causal-LM --model for label likelihoods")
     from pathlib import Path
 
     from lmforge.generate.models import is_causal_lm_dir
     from lmforge.models.registry import check_model_dir
 
-    return "generative" if is_causal_lm_dir(check_model_dir(Path(str(model)))) else "embedding"
+    if is_causal_lm_dir(check_model_dir(Path(str(model)))):
+        return "generative", f"auto: {model} is a causal-LM directory"
+    return "embedding", f"auto: {model} is not a causal LM, so it is used as a sentence encoder"
 
 
 def calibrate_scores(scores: list[list[float]], prior: list[float]) -> list[list[float]]:
@@ -324,12 +439,15 @@ def classify_zero_shot(texts: Sequence[str], labels: Sequence[str], *, method: s
                        examples: Sequence[tuple[str, str]] | None = None, calibrate: str = "none",
                        content_free: str = "N/A", length_norm: str = "mean",
                        label_template: str = "{label}",
-                       instruction: str = DEFAULT_INSTRUCTION) -> ClassifyResult:
+                       instruction: str = DEFAULT_INSTRUCTION,
+                       temperature: float | None = None) -> ClassifyResult:
     """Classify ``texts`` into ``labels`` without training (see the module docstring).
 
     ``examples`` are (text, label) pairs for few-shot use. Returns the predicted label and the
     score of every label for each text (higher is more likely; with ``calibrate`` the scores are
-    differences to the estimated prior: ``"content-free"`` or ``"batch"``, see the module docstring).
+    differences to the estimated prior: ``"content-free"`` or ``"batch"``, see the module
+    docstring; ``"auto"``: batch with at least 8 texts, else content-free) and, as
+    ``probabilities``, their softmax at ``temperature`` (default ``DEFAULT_TEMPERATURE``).
     """
     import time
 
@@ -341,11 +459,18 @@ def classify_zero_shot(texts: Sequence[str], labels: Sequence[str], *, method: s
     if calibrate not in CALIBRATIONS:
         raise ConfigError(f"calibrate: unknown '{calibrate}'; valid: {', '.join(CALIBRATIONS)}")
     texts = list(texts)
+    if calibrate == "auto":
+        # the best row of the measured table (generate/README.md) is batch calibration; it
+        # needs a batch to estimate the prior from
+        calibrate = "batch" if len(texts) >= BATCH_CALIBRATION_MIN_TEXTS else "content-free"
+        log.info("prompt classify: --calibrate auto chose %s (%d texts; batch needs at least %d)",
+                 calibrate, len(texts), BATCH_CALIBRATION_MIN_TEXTS)
     if calibrate == "batch" and len(texts) < BATCH_CALIBRATION_MIN_TEXTS:
         raise ConfigError(f"calibrate batch estimates each label's prior from the texts classified "
                           f"together: give at least {BATCH_CALIBRATION_MIN_TEXTS} texts (got "
                           f"{len(texts)}), or use --calibrate content-free")
-    chosen = resolve_method(method, model)
+    chosen, reason = method_and_reason(method, model)
+    log.info("prompt classify: method %s (%s)", chosen, reason)
     start = time.perf_counter()
     details: dict[str, Any] = {}
     if chosen == "generative":
@@ -367,10 +492,11 @@ def classify_zero_shot(texts: Sequence[str], labels: Sequence[str], *, method: s
     if calibrate != "none":
         prior = score([content_free])[0] if calibrate == "content-free" else batch_prior(scores)
         details["prior_scores"] = dict(zip(labels, prior, strict=True))
-        details["calibration"] = calibrate
         scores = calibrate_scores(scores, prior)
     details["seconds"] = time.perf_counter() - start
     predictions = [labels[max(range(len(labels)), key=row.__getitem__)] for row in scores]
     name = getattr(model, "name", str(model))
+    details["calibration"] = calibrate
     return ClassifyResult(labels=labels, predictions=predictions, scores=scores, method=chosen,
-                          model=name, details=details)
+                          model=name, details=details,
+                          temperature=temperature or DEFAULT_TEMPERATURE[chosen])

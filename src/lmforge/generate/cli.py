@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from typing import Any
 
-from lmforge.config.cli import add_config_flags, config_from_args
+from lmforge.config.cli import add_config_flags, add_deprecated_flag, config_from_args
 from lmforge.generate.config import ClassifyConfig, GenerateConfig, GenerateEvalConfig
+
+log = logging.getLogger(__name__)
 
 GENERATE_EPILOG = """examples:
   lmforge generate --prompt "The capital of France is" --max-new-tokens 20
@@ -21,7 +24,7 @@ GENERATE_EPILOG = """examples:
   lmforge generate --task qa --context notes.txt --prompt "Who wrote it?"
   lmforge generate --task summarize --prompt "$(cat article.txt)"
   lmforge generate --prompts prompts.txt --out results.jsonl --stop '\\n'
-  lmforge generate eval --model runs/clm/model --text held_out.txt
+  lmforge generate eval --model runs/clm/model --text-file held_out.txt
   lmforge generate eval --predictions generated.txt --references gold.txt"""
 
 CLASSIFY_EPILOG = """examples:
@@ -42,10 +45,11 @@ def add_generate_cli(subparsers: Any) -> None:
     commands = generate.add_subparsers(dest="generate_command", metavar="{eval}")
     evaluate = commands.add_parser(
         "eval", help="perplexity of a causal LM on a text; BLEU/ROUGE of predictions vs references",
-        description="--text FILE: the model's perplexity (sliding window over the token stream). "
+        description="--text-file FILE: the model's perplexity (sliding window over the token stream). "
                     "--predictions FILE --references FILE: corpus BLEU (sacrebleu) and mean "
                     "ROUGE-1/2/L F1 (rouge_score), one text per line. Both may be given.")
     add_config_flags(evaluate, GenerateEvalConfig)
+    add_deprecated_flag(evaluate, "--text", "--text-file", "text_file")
     evaluate.set_defaults(handler=cmd_generate_eval)
 
     prompt = subparsers.add_parser("prompt", help="prompting without training (zero/few-shot classify)")
@@ -54,7 +58,8 @@ def add_generate_cli(subparsers: Any) -> None:
         "classify", help="zero/few-shot classification by label likelihood or embeddings",
         description="Classify texts into the given labels without training: generative (label "
                     "log-likelihood under a causal LM) or embedding (cosine similarity with the "
-                    "sentence encoder). Output as `lmforge predict`: text, label, one score per label.",
+                    "sentence encoder). Output: text, the gold label when --data has one (and the "
+                    "accuracy on stderr), predicted_label, one prob_<label> per label.",
         epilog=CLASSIFY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_flags(classify, ClassifyConfig)
     classify.set_defaults(handler=cmd_classify)
@@ -113,15 +118,16 @@ def cmd_generate_eval(args: argparse.Namespace) -> int:
     if config.predictions and config.references:
         metrics.update(generation_metrics(read_lines(config.predictions, "predictions"),
                                           read_lines(config.references, "references")))
-    if config.text:
+    if config.text_file:
         from lmforge.generate.models import load_causal_lm
 
-        text = "\n".join(read_lines(config.text, "text"))
+        text = "\n".join(read_lines(config.text_file, "text"))
         lm = load_causal_lm(config.model)
         metrics.update(perplexity(lm.model, lm.tokenizer, text, max_length=config.max_length,
                                   stride=config.stride, context_window=lm.context_window))
-    for name, value in metrics.items():
-        sys.stdout.write(f"{name:<16}{value:.4f}\n" if isinstance(value, float) else f"{name:<16}{value}\n")
+    from lmforge.tables import format_pairs
+
+    sys.stdout.write(format_pairs(metrics) + "\n")
     if config.json:
         from pathlib import Path
 
@@ -132,30 +138,51 @@ def cmd_generate_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from lmforge.data import read_texts
-    from lmforge.generate.classify import classify_zero_shot, read_examples
-
+    from lmforge.generate.classify import (
+        accuracy_against,
+        classify_zero_shot,
+        read_classify_data,
+        read_examples,
+    )
     config: ClassifyConfig = config_from_args(ClassifyConfig, args)
     labels = config.label_list()
     examples = read_examples(config.examples, labels) if config.examples else []
-    texts = read_texts(config.data, config.text_col)
+    texts, gold, gold_col = read_classify_data(config.data, config.text_col, config.label_col)
     result = classify_zero_shot(texts, labels, method=config.method, model=config.model,
                                 examples=examples, calibrate=config.calibrate,
                                 content_free=config.content_free, length_norm=config.length_norm,
-                                label_template=config.label_template, instruction=config.instruction)
-    rows = result.rows(texts)
+                                label_template=config.label_template, instruction=config.instruction,
+                                temperature=config.temperature)
+    rows = result.rows(texts, gold, gold_col or "label")
+    columns = list(rows[0]) if rows else ["text", "predicted_label",
+                                          *(f"prob_{label}" for label in labels)]
     if config.out:
         with open(config.out, "w", encoding="utf-8", newline="") as stream:
-            write_score_rows(rows, stream, config.format, labels)
+            write_classify_rows(rows, stream, config.format, columns)
         sys.stdout.write(f"{result.method}: wrote {len(rows)} prediction(s) to {config.out}\n")
     else:
-        write_score_rows(rows, sys.stdout, config.format, labels)
+        write_classify_rows(rows, sys.stdout, config.format, columns)
+    if gold is not None:
+        score = accuracy_against(result.predictions, gold, labels)
+        if score["accuracy"] is not None:
+            log.info("accuracy against column '%s': %.4f (%d of %d)%s", gold_col,
+                     score["accuracy"], score["correct"], score["n"],
+                     f"; {score['not_in_labels']} row(s) with a label not in --labels left out"
+                     if score["not_in_labels"] else "")
+        else:
+            log.warning("column '%s' has none of the --labels (%s): no accuracy", gold_col,
+                        ", ".join(labels))
     return 0
 
 
-def write_score_rows(rows: list[dict[str, Any]], stream: Any, fmt: str, labels: list[str]) -> None:
-    """The prediction-row format (``lmforge.inference.rows``), with a score_<label> column per
-    label."""
-    from lmforge.inference.rows import row_columns, write_rows
+def write_classify_rows(rows: list[dict[str, Any]], stream: Any, fmt: str, columns: list[str]) -> None:
+    """jsonl: one object per line; csv: ``columns``, probabilities to 6 decimals."""
+    if fmt == "jsonl":
+        stream.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        return
+    import csv
 
-    write_rows(rows, stream, fmt, row_columns("single", labels, prefix="score_"))
+    writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in row.items()}
+                     for row in rows)

@@ -16,8 +16,8 @@ TASKS: tuple[str, ...] = ("none", "qa", "summarize", "chat")
 Method = Literal["auto", "generative", "embedding"]
 METHODS: tuple[str, ...] = ("auto", "generative", "embedding")
 Norm = Literal["mean", "sum"]
-Calibration = Literal["none", "content-free", "batch"]
-CALIBRATIONS: tuple[str, ...] = ("none", "content-free", "batch")
+Calibration = Literal["auto", "none", "content-free", "batch"]
+CALIBRATIONS: tuple[str, ...] = ("auto", "none", "content-free", "batch")
 
 
 @dataclass
@@ -105,8 +105,8 @@ class GenerateConfig(SamplingConfig):
 @dataclass
 class GenerateEvalConfig:
     model: str = "default"
-    """Causal LM for --text (perplexity): 'default' or a local directory."""
-    text: str | None = None
+    """Causal LM for --text-file (perplexity): 'default' or a local directory."""
+    text_file: str | None = None
     """UTF-8 text file: report the model's perplexity on it (sliding window)."""
     predictions: str | None = None
     """UTF-8 file of generated texts, one per line: BLEU and ROUGE against --references."""
@@ -122,8 +122,8 @@ class GenerateEvalConfig:
 
     def validate(self) -> None:
         problems: list[str] = []
-        if not self.text and not (self.predictions or self.references):
-            problems.append("give --text FILE (perplexity) and/or --predictions FILE "
+        if not self.text_file and not (self.predictions or self.references):
+            problems.append("give --text-file FILE (perplexity) and/or --predictions FILE "
                             "--references FILE (BLEU, ROUGE)")
         if bool(self.predictions) != bool(self.references):
             problems.append("predictions/references: BLEU and ROUGE need both files")
@@ -145,6 +145,9 @@ class ClassifyConfig:
     """Texts to classify: CSV/TSV/JSONL/Parquet (text column detected or --text-col) or .txt."""
     text_col: str | None = None
     """Text column of --data (detected when not given)."""
+    label_col: str | None = None
+    """Gold label column of --data: passed through, and the accuracy is reported (default: a
+    column named 'label' when there is one)."""
     examples: str | None = None
     """Few-shot examples: a labelled file with text and label columns, labels from --labels."""
     method: Method = "auto"
@@ -152,10 +155,16 @@ class ClassifyConfig:
     descriptions) or auto (generative when --model is a causal-LM directory, else embedding)."""
     model: str = "default"
     """'default' (embedding: all-MiniLM-L6-v2; generative: SmolLM2-135M-Instruct) or a local dir."""
-    calibrate: Calibration = "none"
+    calibrate: Calibration = "auto"
     """Remove the model's prior for each label: content-free (subtract the scores the labels get
-    for a content-free input, 'N/A'; Zhao et al. 2021) or batch (subtract each label's mean score
-    over all the given texts; Zhou et al. 2024: needs a batch of texts, not one or two)."""
+    for a content-free input, 'N/A'; Zhao et al. 2021), batch (subtract each label's mean score
+    over all the given texts; Zhou et al. 2024: needs a batch of texts, not one or two), none, or
+    auto: batch with at least 8 texts (the best setting measured, src/lmforge/generate/README.md),
+    else content-free."""
+    temperature: float | None = None
+    """Softmax temperature that turns the calibrated scores into the prob_<label> columns: 1 for
+    generative (the scores are log-probabilities), 0.05 for embedding (cosines; all-MiniLM-L6-v2
+    was trained with this scale, 20)."""
     content_free: str = "N/A"
     """The content-free input used by --calibrate content-free."""
     length_norm: Norm = "mean"
@@ -167,7 +176,7 @@ class ClassifyConfig:
     out: str | None = None
     """Write the predictions here instead of stdout."""
     format: Literal["csv", "jsonl"] = "csv"
-    """Output format: csv (text, label, score_<label>...) or jsonl."""
+    """Output format: csv (text, [gold label], predicted_label, prob_<label>...) or jsonl."""
 
     def label_list(self) -> list[str]:
         return [label.strip() for label in self.labels.split(",") if label.strip()]
@@ -191,6 +200,8 @@ class ClassifyConfig:
             problems.append(f"label_template: must contain {{label}}, got '{self.label_template}'")
         if self.calibrate not in CALIBRATIONS:
             problems.append(f"calibrate: unknown '{self.calibrate}'; valid: {', '.join(CALIBRATIONS)}")
+        if self.temperature is not None and not self.temperature > 0:
+            problems.append(f"temperature: must be > 0, got {self.temperature}")
         if self.calibrate == "content-free" and not self.content_free.strip():
             problems.append("content_free: --calibrate content-free needs a non-empty content-free input")
         if problems:

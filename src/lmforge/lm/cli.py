@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from lmforge.config.cli import add_config_flags, config_from_args
+from lmforge.config.cli import add_config_flags, add_format_flag, config_from_args
 from lmforge.lm.config import NgramTrainConfig
 
 DEFAULT_GENERATE = 5
@@ -38,18 +38,22 @@ def add_ngram_cli(subparsers: Any, stdout: TextIO | None = None) -> argparse.Arg
     add_config_flags(train, NgramTrainConfig, required=("corpus", "out"), check_choices=False)
     train.set_defaults(handler=lambda args: cmd_train(args, out()))
 
-    evaluate = commands.add_parser("eval", help="perplexity and OOV rate of a model on a text file")
-    evaluate.add_argument("--model", required=True, help="ARPA model file")
-    evaluate.add_argument("--text", required=True, help="text file, one sentence per line")
+    evaluate = commands.add_parser(
+        "eval", help="perplexity and OOV rate of a model on a text file or a text",
+        description="Perplexity of the model on one sentence per line. 'perplexity' counts every "
+                    "word, out-of-vocabulary ones scored as <unk>; 'perplexity_excluding_oov' "
+                    "leaves the OOV words out (KenLM's 'Perplexity excluding OOVs'): lower, and "
+                    "only comparable between models with the same vocabulary.")
+    add_text_flags(evaluate)
     evaluate.add_argument("--json", help="also write the metrics as JSON to this file")
+    add_format_flag(evaluate, ("table", "json"), "table")
     evaluate.set_defaults(handler=lambda args: cmd_eval(args, out()))
 
     score = commands.add_parser(
         "score", help="log10 probability of each sentence",
         description="Print one line per non-blank input line: the log10 probability of the "
                     "sentence with <s> and </s> (KenLM's convention), a tab, the sentence.")
-    score.add_argument("--model", required=True, help="ARPA model file")
-    score.add_argument("--text", required=True, help="text file, one sentence per line; - for stdin")
+    add_text_flags(score)
     score.set_defaults(handler=lambda args: cmd_score(args, out()))
 
     generate = commands.add_parser("generate", help="sample sentences from a model")
@@ -64,6 +68,36 @@ def add_ngram_cli(subparsers: Any, stdout: TextIO | None = None) -> argparse.Arg
     return ngram
 
 
+def add_text_flags(parser: argparse.ArgumentParser) -> None:
+    """``--model``, and the text as ``--text TEXT`` (literal) or ``--text-file FILE``."""
+    parser.add_argument("--model", required=True, help="ARPA model file")
+    given = parser.add_mutually_exclusive_group(required=True)
+    given.add_argument("--text", help="the text itself (one sentence per line)")
+    given.add_argument("--text-file", metavar="FILE",
+                       help="UTF-8 text file, one sentence per line; - for stdin")
+
+
+def read_text_args(args: argparse.Namespace) -> tuple[str, str]:
+    """(text, source name) from ``--text`` / ``--text-file``. ``--text`` naming an existing
+    file is read as one, with a warning: it meant a file before `--text` became a literal
+    text in every command."""
+    import logging
+    import os
+
+    from lmforge.lm.corpus import read_text
+
+    if args.text is not None:
+        if "\n" not in args.text and os.path.isfile(args.text):
+            logging.getLogger(__name__).warning(
+                "--text %s names a file: read as --text-file %s (--text FILE is deprecated; "
+                "--text is a literal text in every command)", args.text, args.text)
+            return read_text(args.text, what="text"), args.text
+        return args.text, "--text"
+    if args.text_file == "-":
+        return sys.stdin.read().replace("\r\n", "\n"), "<stdin>"
+    return read_text(args.text_file, what="text"), args.text_file
+
+
 def cmd_train(args: argparse.Namespace, stdout: TextIO) -> int:
     from lmforge.lm.pipeline import train_ngram
 
@@ -76,25 +110,33 @@ def cmd_train(args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, stdout: TextIO) -> int:
-    from lmforge.lm.pipeline import evaluate_ngram, load_ngram
+    from lmforge.lm.pipeline import evaluate_ngram_text, load_ngram
+    from lmforge.tables import format_pairs
 
-    metrics = evaluate_ngram(load_ngram(args.model), args.text)
-    for name, value in metrics.items():
-        stdout.write(f"{name:<26}{value:.6g}\n" if isinstance(value, float) else f"{name:<26}{value}\n")
+    model = load_ngram(args.model)
+    text, source = read_text_args(args)
+    metrics = evaluate_ngram_text(model, text, source)
+    if args.format == "json":
+        stdout.write(json.dumps(metrics, indent=2) + "\n")
+    else:
+        # one precision for every float, and what the two perplexities mean
+        stdout.write(format_pairs(metrics) + "\n")
+        stdout.write(f"\nperplexity counts all {metrics['tokens']} words (the {metrics['oov']} "
+                     "out-of-vocabulary ones scored as <unk>) plus each </s>; "
+                     "perplexity_excluding_oov leaves the OOV words out (as KenLM reports it): "
+                     "compare models by the first unless they share one vocabulary.\n")
     if args.json:
-        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        from lmforge.rundir import write_json
+
+        write_json(Path(args.json), metrics)
     return 0
 
 
 def cmd_score(args: argparse.Namespace, stdout: TextIO) -> int:
-    from lmforge.lm.corpus import read_text
     from lmforge.lm.pipeline import load_ngram, score_lines
 
     model = load_ngram(args.model)
-    if args.text == "-":
-        text, source = sys.stdin.read().replace("\r\n", "\n"), "<stdin>"
-    else:
-        text, source = read_text(args.text, what="text"), args.text
+    text, source = read_text_args(args)
     stdout.writelines(f"{logprob:.6f}\t{line}\n" for logprob, line in score_lines(model, text, source=source))
     return 0
 

@@ -119,10 +119,15 @@ def load_ngram(path: str | Path) -> NgramModel:
 
 def evaluate_ngram(model: NgramModel, text_path: str | Path) -> dict[str, float | int]:
     """Perplexity and OOV rate of ``model`` on a text file (one sentence per line)."""
-    text = read_text(text_path, what="text")
-    padded = model.encode_text(text, source=str(text_path))
+    return evaluate_ngram_text(model, read_text(text_path, what="text"), str(text_path))
+
+
+def evaluate_ngram_text(model: NgramModel, text: str, source: str = "--text") -> dict[str, float | int]:
+    """Perplexity and OOV rate of ``model`` on ``text`` (one sentence per line); ``source``
+    names it in errors."""
+    padded = model.encode_text(text, source=source)
     if padded.n_sentences == 0:
-        raise DataError(f"{text_path}: the text file has no text (every line is blank). "
+        raise DataError(f"{source}: the text file has no text (every line is blank). "
                         "Give a file with one sentence per line.")
     if not model.is_normalised:
         log.warning("%s scores are not probabilities; its 'perplexity' only ranks texts",

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from lmforge.config.cli import add_deprecated_flag, add_format_flag
+
 COLUMNS = ("name", "languages", "parameters", "licence", "installed", "cached", "packages")
 
 
@@ -16,7 +18,8 @@ def add_models_cli(sub: Any) -> None:
         description="The pre-trained encoders --model accepts by name: languages, size, licence, "
                     "the PyPI packages holding them, whether those are installed and whether the "
                     "converted copy is in the cache ($LMFORGE_CACHE, default ~/.cache/lmforge).")
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON instead")
+    add_format_flag(parser, ("table", "json"), "table")
+    add_deprecated_flag(parser, "--json", "--format json", "format", const="json")
     parser.set_defaults(handler=cmd_models)
 
 
@@ -24,7 +27,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from lmforge.models.registry import model_rows
 
     rows = model_rows()
-    if args.json:
+    if args.format == "json":
         sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(models_table(rows) + "\n")
@@ -34,11 +37,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 def models_table(rows: list[dict[str, Any]]) -> str:
     """An aligned table, then what 'default' means, the opt-in note and missing installs."""
     from lmforge.models.registry import CJK_ENCODER_FROM, cache_root
+    from lmforge.tables import format_table
 
     cells = [[_cell(key, row) for key in COLUMNS] for row in rows]
-    widths = [max(len(c) for c in column) for column in zip(COLUMNS, *cells, strict=True)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
-             for line in (COLUMNS, *cells)]
+    lines = [format_table(COLUMNS, cells)]
     lines += ["", f"default: all-MiniLM-L6-v2; multilingual-e5-small when at least "
                   f"{CJK_ENCODER_FROM:.0%} of the training texts' letters are Chinese, Japanese "
                   "or Korean."]

@@ -17,7 +17,7 @@ CORPUS_HELP = ("text files, UTF-8, one paragraph per line (a blank line ends a d
 
 def add_pretrain_cli(sub: Any) -> None:
     """Register ``tokenizer`` and ``pretrain`` on the ``lmforge`` sub-parsers object."""
-    from lmforge.config.cli import add_config_flags, add_layer_flags
+    from lmforge.config.cli import add_config_flags, add_deprecated_flag, add_layer_flags
     from lmforge.pretrain.config import PretrainConfig, TokenizerConfig
 
     tokenizer = sub.add_parser("tokenizer", help="train a tokenizer on a corpus; measure coverage")
@@ -35,7 +35,9 @@ def add_pretrain_cli(sub: Any) -> None:
         description="Encode a text file with a tokenizer (a `tokenizer train` output or any model "
         "directory) and report the share of unknown tokens and the most frequent unknown pieces.")
     cov.add_argument("tokenizer", help="tokenizer or model directory")
-    cov.add_argument("--text", required=True, metavar="FILE", help="text file (one text per line)")
+    cov.add_argument("--text-file", required=True, metavar="FILE",
+                     help="text file (one text per line)")
+    add_deprecated_flag(cov, "--text", "--text-file", "text_file")
     cov.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     cov.set_defaults(handler=cmd_tokenizer_coverage)
 
@@ -86,7 +88,7 @@ def cmd_tokenizer_coverage(args: argparse.Namespace) -> int:
     from lmforge.rundir import write_json
 
     tokenizer = load_tokenizer_dir(args.tokenizer)
-    report = coverage(tokenizer, read_corpus([args.text]).lines, name=args.text)
+    report = coverage(tokenizer, read_corpus([args.text_file]).lines, name=args.text_file)
     sys.stdout.write(report.summary() + "\n")
     if args.json:
         write_json(Path(args.json), report.as_dict())

@@ -20,11 +20,14 @@ def available() -> list[str]:
 
 
 def describe(name: str) -> str:
-    """The recipe file's first comment line."""
+    """The recipe file's leading comment block, as one paragraph (its first line alone
+    would stop mid-sentence)."""
+    lines = []
     for line in (RECIPES_DIR / f"{name}.yaml").read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            return line.lstrip("# ").strip()
-    return ""
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    return " ".join(x for x in lines if x)
 
 
 def load_recipe(name: str) -> dict[str, Any]:

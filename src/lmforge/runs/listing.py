@@ -10,8 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from lmforge.errors import RunDirError
-from lmforge.rundir import check_run_dir, read_config, read_json
+from lmforge.rundir import MANIFEST_FILE, check_run_dir, read_config, read_json
+from lmforge.tables import format_table
 
+# the columns of `runs list --format json|csv` (RunSummary.as_row)
+ROW_COLUMNS = ["run", "task", "model", "method", "test_accuracy", "test_macro_f1", "date",
+               "lmforge_version", "path"]
 IGNORED_IN_DIFF = ("out", "overwrite", "show_progress")  # differ between any two runs, say nothing
 
 
@@ -26,6 +30,13 @@ class RunSummary:
     macro_f1: float | None
     date: str
     config: dict[str, Any]
+    version: str = ""  # the lmforge that made the run ("" for runs older than the record)
+
+    def as_row(self) -> dict[str, Any]:
+        """The columns of ``runs list --format json|csv``."""
+        values = [self.name, self.task, self.model, self.method, self.accuracy, self.macro_f1,
+                  self.date, self.version, str(self.path)]
+        return dict(zip(ROW_COLUMNS, values, strict=True))
 
 
 def read_run(path: Path, root: Path | None = None) -> RunSummary:
@@ -43,11 +54,28 @@ def read_run(path: Path, root: Path | None = None) -> RunSummary:
         method += f" + tfidf blend {ensemble['weight']:.2f}"
     elif ensemble.get("choice") == "baseline":
         method += " -> tfidf"
-    stamp = dt.datetime.fromtimestamp((path / "metrics.json").stat().st_mtime)
+    date, version = run_date(path)
     return RunSummary(path=path, name=str(path.relative_to(root)) if root else str(path),
                       task=str(config.get("task", "")), model=str(config.get("model", "")),
                       method=method, accuracy=test.get("accuracy"), macro_f1=test.get("macro_f1"),
-                      date=stamp.strftime("%Y-%m-%d %H:%M"), config=config)
+                      date=date, config=config, version=version)
+
+
+def run_date(path: Path) -> tuple[str, str]:
+    """When the run was made and by which lmforge, from ``run.json`` (UTC, as recorded);
+    a run older than that record falls back to ``metrics.json``'s file time, marked ``~``
+    (a copy shows the copy's time)."""
+    manifest = read_json(path / MANIFEST_FILE) if (path / MANIFEST_FILE).is_file() else {}
+    created = manifest.get("created")
+    if created:
+        try:
+            stamp = dt.datetime.fromisoformat(str(created))
+        except ValueError:
+            stamp = None
+        if stamp is not None:
+            return stamp.strftime("%Y-%m-%d %H:%M"), str(manifest.get("lmforge_version", ""))
+    mtime = dt.datetime.fromtimestamp((path / "metrics.json").stat().st_mtime, dt.UTC)
+    return "~" + mtime.strftime("%Y-%m-%d %H:%M"), str(manifest.get("lmforge_version", ""))
 
 
 def find_runs(root: str | Path) -> list[RunSummary]:
@@ -63,7 +91,7 @@ def find_runs(root: str | Path) -> list[RunSummary]:
             continue  # a run being written (.NAME.tmp-*) or an old one being replaced
         if (run / "metrics.json").is_file() and (run / "model").exists():
             found.append(read_run(run, base))
-    return sorted(found, key=lambda r: (r.date, r.name))
+    return sorted(found, key=lambda r: (r.date.lstrip("~"), r.name))
 
 
 def config_differences(configs: list[dict[str, Any]]) -> list[str]:
@@ -76,20 +104,13 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def format_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
-             for row in [header, ["-" * w for w in widths], *rows]]
-    return "\n".join(lines)
-
-
 def list_table(runs: list[RunSummary]) -> str:
     if not runs:
         return "no run directories found"
-    rows = [[r.name, r.task, r.model, r.method, _score(r.accuracy), _score(r.macro_f1), r.date]
-            for r in runs]
-    text = format_table(["run", "task", "model", "method", "test acc", "test macro-F1", "date"],
-                        rows)
+    rows = [[r.name, r.task, r.model, r.method, _score(r.accuracy), _score(r.macro_f1), r.date,
+             r.version or "-"] for r in runs]
+    text = format_table(["run", "task", "model", "method", "test acc", "test macro-F1",
+                         "date (UTC)", "lmforge"], rows)
     differ = config_differences([r.config for r in runs])
     if len(runs) > 1:
         text += ("\n\nsettings that differ between these runs: " + (", ".join(differ) or "none")
