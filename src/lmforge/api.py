@@ -10,13 +10,24 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lmforge.config.train import TrainConfig, resolve_train_config
 from lmforge.inference.rows import prediction_rows
-from lmforge.training.steps import TrainResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lmforge.config.train import TrainConfig
+    from lmforge.training.steps import TrainResult
 
 log = logging.getLogger(__name__)
+
+
+def __getattr__(name: str) -> Any:
+    # the training code is imported when training, not by `lmforge.load` (start-up time)
+    if name == "TrainResult":
+        from lmforge.training.steps import TrainResult
+
+        return TrainResult
+    raise AttributeError(f"module 'lmforge.api' has no attribute {name!r}")
 
 __all__ = ["TrainResult", "evaluate", "load", "predict", "prediction_rows", "train"]
 
@@ -29,6 +40,7 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
     ``--model``/``--method``: fine-tuning, SetFit for few examples per class, or
     TF-IDF (``model="tfidf"``).
     """
+    from lmforge.config.train import resolve_train_config
     from lmforge.training.classifier import train_classifier
 
     return train_classifier(resolve_train_config(config, **overrides))

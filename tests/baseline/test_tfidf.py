@@ -137,3 +137,19 @@ def test_verdict_noise_grows_on_small_test_sets() -> None:
     assert small["worth_it"] is False and "within the noise of 60 test examples" in small["sentence"]
     regression = compare_to_baseline("regression", {"r2": 0.9, "n": 5000}, {"r2": 0.5}, 10, 1)
     assert regression["worth_it"] is True and "R2" in regression["sentence"]
+
+
+@pytest.mark.parametrize("kind", ["word", "char"])
+def test_scores_without_sklearn_equal_the_sklearn_features(kind: str) -> None:
+    """Predicting computes the n-grams itself (no sklearn/scipy import at start-up): the
+    scores must be those of sklearn's vectorizer on any text."""
+    rows = sentiment_rows(40)
+    texts = ZH * 4 if kind == "char" else [t for t, _ in rows]
+    labels = ["neg", "pos"]
+    model = fit_tfidf("single", texts, [labels[i % 2] for i in range(len(texts))], labels)
+    assert model.spec.analyzer == kind
+    probes = [*texts[:5], "", "zzz qqq", "A  Film\t\twith   SPACES, and a 5-star ending!",
+              "房间  干净\n\n早餐 ok", "ÉTÉ déjà vu"]
+    expected = np.asarray(model.features(probes) @ model.coef.T + model.intercept)
+    assert np.allclose(model.scores(probes), expected, atol=1e-5)
+    assert not np.allclose(model.scores(probes[:1]), model.intercept)  # features were found

@@ -61,7 +61,15 @@ def test_evaluate_cli(tfidf_run: Path, tmp_path: Path, capsys: pytest.CaptureFix
                  "--json", str(tmp_path / "m.json")]) == 0
     saved = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
     assert saved["n"] == 40 and saved["accuracy"] >= 0.9
-    assert f"{saved['accuracy']:.4f}" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert f"{saved['accuracy']:.4f}" in table
+    # the one table style: a header, a rule of dashes, numbers right-aligned
+    header = next(i for i, line in enumerate(table.splitlines()) if line.split()[:1] == ["class"])
+    rule, first = table.splitlines()[header + 1], table.splitlines()[header + 2]
+    assert set(rule.split()) == {"-" * len(w) for w in rule.split()} and len(rule.split()) == 5
+    assert len(first) == len(rule)  # support right-aligned under its rule
+    assert main(["-q", "evaluate", str(tfidf_run), "--data", str(data), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] == saved["accuracy"]
 
 
 def test_load_has_the_classifier_surface(tfidf_run: Path) -> None:

@@ -139,19 +139,19 @@ def test_prompt_classify_writes_predict_style_csv(tiny_model_dir, tiny_lm_dir, t
 
 
 def test_prompt_classify_uses_a_label_column_and_reports_accuracy(tiny_model_dir, tmp_path,
-                                                                  capsys, caplog):
+                                                                  capsys):
     rows = [("a great film", "good"), ("a dull plot", "bad"), ("loved it", "good"),
             ("boring", "bad"), ("odd one", "neutral")]
     data = write_csv(tmp_path / "gold.csv", rows)
-    with caplog.at_level("INFO"):
-        code, out, _ = run(["prompt", "classify", "--labels", "good,bad", "--data", str(data),
-                            "--model", str(tiny_model_dir), "--format", "jsonl"], capsys)
+    code, out, err = run(["prompt", "classify", "--labels", "good,bad", "--data", str(data),
+                          "--model", str(tiny_model_dir), "--format", "jsonl"], capsys)
     assert code == 0
     got = [json.loads(line) for line in out.splitlines()]
     assert [g["label"] for g in got] == [label for _, label in rows]  # the gold passes through
     correct = sum(g["predicted_label"] == g["label"] for g in got)
     assert (f"accuracy against column 'label': {correct / 4:.4f} ({correct} of 4); 1 row(s) with "
-            "a label not in --labels left out") in caplog.text
+            "a label not in --labels left out") in err
+    assert "method embedding (auto: " in err  # it says what it chose
 
 
 def test_prompt_classify_bad_inputs(tiny_model_dir, tmp_path, capsys):

@@ -436,7 +436,7 @@ BATCH_CALIBRATION_MIN_TEXTS = 8
 
 def classify_zero_shot(texts: Sequence[str], labels: Sequence[str], *, method: str = "auto",
                        model: str | CausalLM | Encoder = "default",
-                       examples: Sequence[tuple[str, str]] | None = None, calibrate: str = "none",
+                       examples: Sequence[tuple[str, str]] | None = None, calibrate: str = "auto",
                        content_free: str = "N/A", length_norm: str = "mean",
                        label_template: str = "{label}",
                        instruction: str = DEFAULT_INSTRUCTION,

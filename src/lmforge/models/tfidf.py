@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +79,24 @@ def _vectorizer(spec: FeatureSpec, vocabulary: dict[str, int] | None = None) -> 
                            vocabulary=vocabulary, dtype=np.float32, **words)
 
 
+_WORD = re.compile(WORD_TOKEN_PATTERN)
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def analyze(text: str, spec: FeatureSpec) -> list[str]:
+    """The n-grams ``CountVectorizer(analyzer=spec.analyzer, lowercase=True, ...)`` takes from
+    ``text`` (same multiset: lowercased; word n-grams of ``WORD_TOKEN_PATTERN`` tokens, or
+    character n-grams with runs of whitespace as one space), so that scoring needs no sklearn."""
+    text = text.lower()
+    low, high = spec.ngram_range
+    if spec.analyzer == "word":
+        tokens = _WORD.findall(text)
+        return [" ".join(tokens[i:i + n]) for n in range(low, high + 1)
+                for i in range(len(tokens) - n + 1)]
+    text = _WHITE_SPACES.sub(" ", text)
+    return [text[i:i + n] for n in range(low, high + 1) for i in range(len(text) - n + 1)]
+
+
 def _weigh(counts: Any, idf: Any) -> Any:
     """Counts -> sublinear tf x idf, L2-normalised rows (TfidfTransformer's formula)."""
     import numpy as np
@@ -104,6 +124,7 @@ class TfidfModel:
     intercept: Any
     settings: dict[str, Any]
     _vec: Any = field(default=None, init=False, repr=False, compare=False)
+    _index: Any = field(default=None, init=False, repr=False, compare=False)
 
     def features(self, texts: Sequence[str]) -> Any:
         if self._vec is None:
@@ -111,13 +132,28 @@ class TfidfModel:
         return _weigh(self._vec.transform(list(texts)), self.idf)
 
     def scores(self, texts: Sequence[str]) -> Any:
-        """(n, k) float32 logits (single/multi) or (n, 1) values (regression)."""
+        """(n, k) float32 logits (single/multi) or (n, 1) values (regression).
+
+        Computed from ``analyze`` without sklearn or scipy (the same numbers as
+        ``features(texts) @ coef.T + intercept``, tested): importing those two is most of the
+        start-up of a run that predicts with a TF-IDF part."""
         import numpy as np
 
-        if not len(texts):
-            return np.zeros((0, self.coef.shape[0]), dtype=np.float32)
-        x = self.features(texts)
-        return np.asarray(x @ self.coef.T + self.intercept, dtype=np.float32)
+        out = np.zeros((len(texts), self.coef.shape[0]), dtype=np.float32)
+        if self._index is None:
+            self._index = {term: i for i, term in enumerate(self.vocabulary)}
+        index = self._index
+        for row, text in enumerate(texts):
+            counts = Counter(i for gram in analyze(text, self.spec)
+                             if (i := index.get(gram)) is not None)
+            out[row] = self.intercept
+            if counts:
+                ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+                tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+                weights = (np.log(tf) + 1.0) * self.idf[ids]  # sublinear tf x idf (see _weigh)
+                weights /= np.linalg.norm(weights)
+                out[row] += self.coef[:, ids] @ weights
+        return out
 
     def describe(self) -> dict[str, Any]:
         """The ``features`` entry of metrics.json."""
