@@ -7,9 +7,11 @@ bundled reviews with the default encoder, 1 epoch, in a temp dir), each round st
 fresh Python that does what ``lmforge predict RUN --data -`` does for one text and times
 each part:
 
-- import: ``lmforge.cli`` + the argument parser (what runs before the handler);
-- load: ``lmforge.load(RUN)``: the libraries the backend needs (torch/transformers or
-  onnxruntime, sklearn for a blend), the tokenizer, the weights or the ONNX session;
+- import lmforge cli: ``lmforge.cli`` + the argument parser (what runs before the handler);
+- import libraries: what the backend cannot do without (torch + transformers' model classes,
+  or onnxruntime + transformers' tokenizer for an ONNX run);
+- load model: ``lmforge.load(RUN)`` after that: the rest of the imports (lmforge's own, a
+  blend's TF-IDF part), the tokenizer, the weights or the ONNX session;
 - first forward: ``predict_proba`` on one text (the first call pays for lazy set-up);
 - total: the whole ``lmforge predict RUN --data -`` process with one text on
   stdin, interpreter start and output included (timed separately, end to end).
@@ -43,17 +45,27 @@ t0 = time.perf_counter()
 from lmforge.cli import build_parser
 build_parser()
 t1 = time.perf_counter()
+from lmforge.runs.kinds import model_kind
+kind = model_kind(sys.argv[1])
+if kind == "onnx":
+    import onnxruntime
+    from transformers import AutoTokenizer
+elif kind != "tfidf":
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+t2 = time.perf_counter()
 import lmforge
 clf = lmforge.load(sys.argv[1])
-t2 = time.perf_counter()
-clf.predict_proba([sys.argv[2]])
 t3 = time.perf_counter()
 clf.predict_proba([sys.argv[2]])
 t4 = time.perf_counter()
+clf.predict_proba([sys.argv[2]])
+t5 = time.perf_counter()
 mods = sorted(m for m in ("torch", "transformers", "sklearn", "pandas", "onnxruntime", "scipy",
                           "pyarrow", "matplotlib") if m in sys.modules)
-print(json.dumps({"import": t1 - t0, "load": t2 - t1, "first forward": t3 - t2,
-                  "second forward": t4 - t3, "modules": mods}))
+print(json.dumps({"import lmforge cli": t1 - t0, "import libraries": t2 - t1,
+                  "load model": t3 - t2, "first forward": t4 - t3, "second forward": t5 - t4,
+                  "modules": mods}))
 """
 
 
@@ -98,10 +110,11 @@ def report(run: Path, rounds: int) -> None:
     parts = [time_parts(run) for _ in range(rounds)]
     totals = [time_total(run) for _ in range(rounds)]
     print(f"\n{run}  ({rounds} rounds; median [min-max] seconds)")
-    for key in ("import", "load", "first forward", "second forward"):
+    for key in ("import lmforge cli", "import libraries", "load model", "first forward",
+                "second forward"):
         values = [p[key] for p in parts]
-        print(f"  {key:<16}{statistics.median(values):6.2f}  [{min(values):.2f}-{max(values):.2f}]")
-    print(f"  {'total (process)':<16}{statistics.median(totals):6.2f}  "
+        print(f"  {key:<20}{statistics.median(values):6.2f}  [{min(values):.2f}-{max(values):.2f}]")
+    print(f"  {'total (process)':<20}{statistics.median(totals):6.2f}  "
           f"[{min(totals):.2f}-{max(totals):.2f}]")
     print(f"  heavy modules loaded: {', '.join(parts[0]['modules']) or 'none'}")
 
