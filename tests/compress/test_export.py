@@ -247,3 +247,31 @@ def test_bad_int8_options_are_all_reported() -> None:
     assert "int8_mode: must be dynamic or static, got 'weekly'" in message
     assert "int8_ops: must be all or matmul, got 'some'" in message
     assert "calibration_texts: must be >= 1, got 0" in message
+
+
+def test_pytorch_int8_copy_within_tolerance_and_the_run_untouched(tiny_run: Path) -> None:
+    import numpy as np
+
+    from lmforge.runs.load import load_run
+
+    clf = load_run(tiny_run)
+    assert clf.model.config._attn_implementation == "sdpa"  # the PyTorch path's attention
+    expected = clf.logits(TEXTS)
+    int8 = clf.to_int8()
+    assert "quantized" in type(int8.model.classifier).__module__
+    assert "quantized" not in type(clf.model.classifier).__module__
+    assert np.abs(int8.logits(TEXTS) - expected).max() <= INT8_TOLERANCE
+    assert np.array_equal(clf.logits(TEXTS), expected)
+
+
+def test_pad_numpy_matches_the_torch_padding() -> None:
+    import numpy as np
+
+    from lmforge.data.tokenize import pad_batch
+    from lmforge.inference.onnx import pad_numpy
+
+    rows = [[101, 7, 8, 102], [101, 102], [101, 5, 6, 7, 9, 102]]
+    got, want = pad_numpy(rows, 0), pad_batch(rows, 0)
+    for key in ("input_ids", "attention_mask"):
+        assert got[key].dtype == np.int64
+        assert np.array_equal(got[key], want[key].numpy())
