@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, sps in results.items():
         tps = sps * args.seq_len
         mfu = f"{100 * tps * per_token / peak:.1f}%" if peak else "n/a (no peak known)"
-        print(f"| {name} | {sps:.1f} | {tps:.0f} | {mfu} |")
+        print(f"| {name} | {sps:.4g} | {tps:.0f} | {mfu} |")
     ratio = results["lmforge"] / results["HF Trainer"]
     print(f"ratio lmforge / HF Trainer: {ratio:.2f}x (target on a GPU: >= 1.5x, MFU >= 40% for "
           f"bert-base at seq-len 128)")

@@ -27,5 +27,5 @@ def test_train_gpu_bench_runs_tiny_on_cpu(capsys: pytest.CaptureFixture[str]) ->
     assert set(rows) == {"HF Trainer", "lmforge"} and all(float(v) > 0 for v in rows.values())
     assert "n/a (no peak known)" in out  # no MFU invented on a CPU
     ratio = float(re.search(r"ratio lmforge / HF Trainer: ([0-9.]+)x", out).group(1))  # type: ignore[union-attr]
-    assert ratio == pytest.approx(float(rows["lmforge"]) / float(rows["HF Trainer"]), rel=0.01)
+    assert ratio == pytest.approx(float(rows["lmforge"]) / float(rows["HF Trainer"]), rel=0.02)
     assert re.search(r"load average \(1 min\) before: [0-9.]+, after: [0-9.]+", out)
