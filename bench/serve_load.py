@@ -1,7 +1,13 @@
-"""HTTP service under load: dynamic batching vs one text per forward pass, one run.
+"""HTTP service under load: dynamic batching vs one text per forward pass, PyTorch and
+int8 ONNX side by side, one run.
 
     .venv/bin/python bench/serve_load.py [--run-dir RUN] [--tiny] [--requests 3000]
                                          [--clients 64] [--threads 2]
+                                         [--backends pytorch onnx-int8]
+
+Each backend serves the same model: ``pytorch`` the run as it is, ``onnx-int8`` the run
+exported by ``lmforge export --int8`` (fused graph, dynamic int8) in a temp dir; the
+batched and unbatched phases run for each, the overflow phase for the first.
 
 Starts `python -m lmforge.serve` on 127.0.0.1 (a free port; loopback only) three
 times and sends the same bounded load each time: --clients concurrent keep-alive
@@ -75,6 +81,17 @@ def build_run(root: Path, tiny: bool) -> Path:
     return run
 
 
+def export_int8(run: Path, root: Path, threads: int) -> Path:
+    """The run exported as ``lmforge export RUN --int8`` does it (fused graph, dynamic int8)."""
+    from lmforge.compress.config import ExportConfig
+    from lmforge.compress.export import export_run
+
+    out = root / f"{run.name}-onnx-int8"
+    export_run(ExportConfig(run_dir=str(run), out=str(out), int8=True, threads=threads,
+                            latency_runs=3, throughput_texts=64))
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -85,6 +102,7 @@ def free_port() -> int:
 class Phase:
     name: str
     flags: list[str]
+    backend: str = "pytorch"
     latencies: list[float] = field(default_factory=list)  # seconds, successful requests only
     statuses: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -214,44 +232,64 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=64, help="concurrent connections")
     parser.add_argument("--threads", type=int, default=2, help="server's torch threads")
     parser.add_argument("--max-seconds", type=float, default=180, help="cap per phase")
+    parser.add_argument("--backends", nargs="+", default=["pytorch", "onnx-int8"],
+                        choices=["pytorch", "onnx-int8"], help="backends to serve, in turn")
     args = parser.parse_args()
+    load_start = os.getloadavg()[0]
 
     with open(DATA, encoding="utf-8") as f:
         texts = [row["text"] for row in csv.DictReader(f)]
+    phases: list[Phase] = []
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(args.run_dir) if args.run_dir else build_run(Path(tmp), args.tiny)
-        phases = [
-            Phase("batched", ["--max-batch-size", "32", "--max-wait-ms", "5"]),
-            Phase("unbatched", ["--max-batch-size", "1"]),
-            Phase("overflow", ["--max-batch-size", "1", "--max-queue-texts", "16",
-                               "--max-texts-per-request", "16"]),
-        ]
+        runs = {"pytorch": run}
+        if "onnx-int8" in args.backends:
+            runs["onnx-int8"] = export_int8(run, Path(tmp), args.threads)
+        for i, backend in enumerate(args.backends):
+            phases += [
+                Phase("batched", ["--max-batch-size", "32", "--max-wait-ms", "5"], backend),
+                Phase("unbatched", ["--max-batch-size", "1"], backend),
+            ]
+            if i == 0:
+                phases.append(Phase("overflow", ["--max-batch-size", "1", "--max-queue-texts",
+                                                 "16", "--max-texts-per-request", "16"], backend))
         for phase in phases:
-            run_phase(run, phase, texts, args)
+            run_phase(runs[phase.backend], phase, texts, args)
 
     model = args.run_dir or ("random 2-layer BERT" if args.tiny
                              else "all-MiniLM-L6-v2, random head")
     print(f"lmforge serve on 127.0.0.1: {model}; {args.clients} clients, {args.requests} "
           f"requests of 1 text per phase, server threads {args.threads}, {os.cpu_count()} CPUs")
-    print(f"{'phase':<10} {'flags':<72} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'200':>6} {'503':>6} {'other':>6} {'peak RSS MB':>12} {'batch':>6} "
+    print(f"{'backend':<10} {'phase':<10} {'flags':<72} {'req/s':>8} {'p50 ms':>8} "
+          f"{'p99 ms':>8} {'200':>6} {'503':>6} {'other':>6} {'peak RSS MB':>12} {'batch':>6} "
           f"{'client ms/req':>13} {'load':>5}")
     for p in phases:
         ok = p.statuses.get(200, 0)
         busy = p.statuses.get(503, 0)
         other = sum(p.statuses.values()) - ok - busy
-        print(f"{p.name:<10} {' '.join(p.flags):<72} {ok / p.seconds:>8.1f} "
+        print(f"{p.backend:<10} {p.name:<10} {' '.join(p.flags):<72} {ok / p.seconds:>8.1f} "
               f"{1000 * percentile(p.latencies, 50):>8.1f} {1000 * percentile(p.latencies, 99):>8.1f} "
               f"{ok:>6} {busy:>6} {other:>6} {p.peak_rss_mb:>12.0f} {p.mean_batch:>6.1f} "
               f"{1000 * p.client_cpu_s / max(1, sum(p.statuses.values())):>13.3f} "
               f"{p.load_before:>5.2f}")
-    batched, unbatched = phases[0], phases[1]
-    ratio = (batched.statuses.get(200, 0) / batched.seconds) / (
-        unbatched.statuses.get(200, 0) / unbatched.seconds)
-    print(f"throughput ratio batched / unbatched: {ratio:.2f}x (target >= 2x)")
-    rss_growth = phases[2].peak_rss_mb / phases[1].peak_rss_mb
+
+    def rate(backend: str, name: str) -> float:
+        phase = next(p for p in phases if p.backend == backend and p.name == name)
+        return phase.statuses.get(200, 0) / phase.seconds
+
+    for backend in args.backends:
+        ratio = rate(backend, "batched") / rate(backend, "unbatched")
+        print(f"{backend}: throughput ratio batched / unbatched: {ratio:.2f}x (target >= 2x)")
+    if len(args.backends) == 2:
+        print(f"batched throughput onnx-int8 / pytorch: "
+              f"{rate('onnx-int8', 'batched') / rate('pytorch', 'batched'):.2f}x "
+              "(target > 1x)")
+    first = [p for p in phases if p.backend == args.backends[0]]
+    rss_growth = first[2].peak_rss_mb / first[1].peak_rss_mb
     print(f"peak RSS overflow / unbatched: {rss_growth:.2f}x (bounded queue: 503s instead of "
           "growth)")
+    print(f"load average (1 min) at the start: {load_start:.2f}, at the end: "
+          f"{os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

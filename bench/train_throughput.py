@@ -1,12 +1,19 @@
 """lmforge vs Hugging Face Trainer: same model, data and hyper-parameters, one run.
 
-    .venv/bin/python bench/train_throughput.py [--train-samples 2000] [--epochs 1]
+    .venv/bin/python bench/train_throughput.py [--train-samples 2000] [--epochs 1] [--rounds 3]
 
 Both fine-tune the default all-MiniLM-L6-v2 encoder on the bundled Rotten
 Tomatoes train split (stratified subset of --train-samples) and score the
 bundled test split. The Trainer gets its standard dynamic-padding collator
 (`DataCollatorWithPadding`), AdamW, linear schedule, same lr/batch/max length.
-Prints samples/s of each, the ratio, and the accuracy of each.
+--rounds rounds, each the Trainer then lmforge: prints each round's samples/s, ratio
+and accuracies, and the 1-minute load average before and after each round.
+
+    .venv/bin/python bench/train_throughput.py --profile-steps 20
+
+instead times lmforge's steps one by one (data: length grouping, padding, targets;
+forward; backward; optimizer step + schedule) on the same data and prints where one
+epoch's time goes.
 """
 
 from __future__ import annotations
@@ -92,6 +99,67 @@ def run_hf_trainer(args: argparse.Namespace, out: Path) -> tuple[float, float]:
     return len(train) * args.epochs / seconds, accuracy
 
 
+def load_average() -> str:
+    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
+
+
+def profile_steps(args: argparse.Namespace) -> None:
+    """Where one lmforge step's time goes: the loop's own components, timed apart."""
+    import torch
+
+    from lmforge.data import load_examples
+    from lmforge.data.split import stratified_subset
+    from lmforge.data.tokenize import encode_texts, length_grouped_batches, pad_batch
+    from lmforge.models.build import load_tokenizer
+    from lmforge.models.registry import resolve_model_dir
+    from lmforge.training.optim import build_optimizer, linear_warmup_decay
+
+    train = load_examples(DATA / "rotten_tomatoes_train.csv").examples
+    train = stratified_subset(train, args.train_samples, 0)
+    model_dir = resolve_model_dir("default")
+    tok = load_tokenizer(model_dir)
+    ids = encode_texts(tok, list(train.texts), args.max_length).input_ids
+    labels = sorted(set(train.targets))
+    y = torch.tensor([labels.index(t) for t in train.targets])
+    from transformers import AutoModelForSequenceClassification
+
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir),
+                                                               num_labels=len(labels))
+    model.train()
+    optimizer = build_optimizer(model, args.lr, 0.01)
+    scheduler = linear_warmup_decay(optimizer, 0, args.profile_steps)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    times = {"data": 0.0, "forward": 0.0, "backward": 0.0, "optimizer": 0.0}
+    real = padded = 0
+    batches = list(length_grouped_batches([len(r) for r in ids], args.batch_size, 0))
+    for idx in batches[: args.profile_steps]:
+        t0 = time.perf_counter()
+        batch = pad_batch([ids[i] for i in idx], tok.pad_token_id or 0)
+        target = y[idx]
+        real += int(batch["attention_mask"].sum())
+        padded += batch["attention_mask"].numel()
+        t1 = time.perf_counter()
+        loss = loss_fn(model(**batch).logits, target)
+        t2 = time.perf_counter()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        t3 = time.perf_counter()
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        t4 = time.perf_counter()
+        for key, spent in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            times[key] += spent
+    total = sum(times.values())
+    steps = min(args.profile_steps, len(batches))
+    print(f"{steps} steps of batch {args.batch_size}, {torch.get_num_threads()} threads, "
+          f"fused AdamW {optimizer.defaults.get('fused')}; {total / steps * 1000:.0f} ms a step; "
+          f"padding {100 * (padded - real) / max(1, real):.0f}% of the real tokens")
+    for key, spent in times.items():
+        print(f"  {key:<10}{spent / steps * 1000:8.1f} ms{100 * spent / total:6.1f}%")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-samples", type=int, default=2000)
@@ -99,20 +167,35 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3, help="Trainer-then-lmforge rounds")
+    parser.add_argument("--profile-steps", type=int, default=0,
+                        help="time lmforge's step parts for this many steps instead")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     import torch
 
+    if args.profile_steps:
+        print(f"load average (1 min) before: {load_average()}")
+        profile_steps(args)
+        print(f"load average (1 min) after: {load_average()}")
+        return
     device = "cuda (bf16)" if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads)"
-    with tempfile.TemporaryDirectory() as tmp:
-        hf_sps, hf_acc = run_hf_trainer(args, Path(tmp) / "hf")
-        lf_sps, lf_acc = run_lmforge(args, Path(tmp) / "lmforge")
     print(f"device: {device}; {args.train_samples} training examples, {args.epochs} epoch(s), "
-          f"lr {args.lr}, batch {args.batch_size}, max length {args.max_length}")
-    print(f"{'':<22}{'samples/s':>12}{'test accuracy':>16}")
-    print(f"{'HF Trainer':<22}{hf_sps:>12.1f}{hf_acc:>16.4f}")
-    print(f"{'lmforge':<22}{lf_sps:>12.1f}{lf_acc:>16.4f}")
-    print(f"speed ratio lmforge / HF Trainer: {lf_sps / hf_sps:.2f}x")
+          f"lr {args.lr}, batch {args.batch_size}, max length {args.max_length}; "
+          f"{os.cpu_count()} cores", flush=True)
+    ratios = []
+    for round_ in range(1, args.rounds + 1):
+        before = load_average()
+        with tempfile.TemporaryDirectory() as tmp:
+            hf_sps, hf_acc = run_hf_trainer(args, Path(tmp) / "hf")
+            lf_sps, lf_acc = run_lmforge(args, Path(tmp) / "lmforge")
+        ratios.append(lf_sps / hf_sps)
+        print(f"round {round_}: HF Trainer {hf_sps:.1f} samples/s (accuracy {hf_acc:.4f}), "
+              f"lmforge {lf_sps:.1f} samples/s (accuracy {lf_acc:.4f}): "
+              f"{lf_sps / hf_sps:.2f}x; load average (1 min) before {before}, after "
+              f"{load_average()}", flush=True)
+    print(f"ratios lmforge / HF Trainer: {' / '.join(f'{r:.2f}x' for r in ratios)}; target >= 2x "
+          f"in each: {'PASS' if min(ratios) >= 2 else 'FAIL'}")
 
 
 if __name__ == "__main__":

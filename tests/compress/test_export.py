@@ -1,4 +1,5 @@
-"""ONNX export of a tiny run: parity with PyTorch, the exported run loads, the report."""
+"""ONNX export of a tiny run: parity with PyTorch, the exported run loads, the report; the
+fused graph, the int8 variants within stated tolerances, what the run records, the options."""
 
 from __future__ import annotations
 
@@ -147,3 +148,130 @@ def test_compare_prints_the_same_table(tiny_run: Path, exported: Path, tmp_path:
     printed = capsys.readouterr().out
     assert "| run | pytorch |" in printed and f"| {exported.name} | onnx-int8 |" in printed
     assert out.is_file() and (tmp_path / "cmp.png").is_file()
+
+
+# ------------------------------------------------------------------ the fast graph
+
+LAYERS = 2  # the tiny_run fixture's encoder
+
+
+def test_export_fuses_attention_of_every_layer(exported: Path) -> None:
+    from lmforge.compress.onnx_graph import fused_op_counts
+
+    recorded = json.loads((exported / "metrics.json").read_text())["export"]
+    assert recorded["optimized"] is True
+    assert recorded["fused_ops"]["Attention"] == LAYERS
+    assert recorded["fused_ops"]["EmbedLayerNormalization"] == 1
+    assert recorded["fused_ops"]["SkipLayerNormalization"] == 2 * LAYERS
+    # the int8 graph is quantized from the fused one: attention became QAttention
+    ops = fused_op_counts(exported / "model" / "model.onnx")
+    assert "Attention" not in ops and ops["SkipLayerNormalization"] == 2 * LAYERS
+
+
+def test_export_records_the_int8_variant_and_flips(exported: Path) -> None:
+    metrics = json.loads((exported / "metrics.json").read_text())
+    record = metrics["export"]["int8_variant"]
+    assert record["name"] == "dynamic, per-channel, all quantizable ops"
+    rows = {r["name"]: r for r in metrics["comparison"]["rows"]}
+    assert record["accuracy_fp32"] == rows["ONNX fp32"]["accuracy"]
+    assert record["accuracy_change_points"] == pytest.approx(
+        100 * (rows["ONNX int8"]["accuracy"] - rows["ONNX fp32"]["accuracy"]))
+    assert 0 <= record["flipped_share"] <= 1 and record["flip_texts"] == 40
+    assert "int8 variant: dynamic, per-channel" in (exported / "report.md").read_text()
+
+
+def test_eager_trace_fuses_and_each_int8_variant_stays_within_tolerance(
+        tiny_run: Path, tmp_path: Path) -> None:
+    import numpy as np
+    import onnx
+
+    from lmforge.compress.config import ExportConfig
+    from lmforge.compress.export import export_fast_graph, quantize_variant
+    from lmforge.compress.measure import is_quantized
+    from lmforge.runs.kinds import load_onnx_classifier
+    from lmforge.runs.load import load_run
+
+    clf = load_run(tiny_run)
+    plain, fused, counts = export_fast_graph(clf.model, clf.tokenizer, tmp_path, 17)
+    # traced with eager attention, then the model's own (SDPA) attention is back
+    assert clf.model.config._attn_implementation == "sdpa"
+    assert fused is not None and counts["Attention"] == LAYERS
+    expected = clf.logits(TEXTS)
+
+    def max_diff(path: Path) -> float:
+        onnx_clf = load_onnx_classifier(tiny_run, onnx_path=path, num_threads=1)
+        return float(np.abs(onnx_clf.logits(TEXTS) - expected).max())
+
+    assert max_diff(plain) <= FP32_TOLERANCE and max_diff(fused) <= FP32_TOLERANCE
+    variants = {
+        "matmul": (ExportConfig(int8_ops="matmul", per_channel=False), fused),
+        # static: calibrated on the run's training split, read back from its config.yaml
+        "static": (ExportConfig(int8_mode="static", calibration_texts=32), plain),
+    }
+    for name, (config, src) in variants.items():
+        dst = tmp_path / f"{name}.onnx"
+        quantize_variant(config, clf, src, dst)
+        assert is_quantized(dst), name
+        assert max_diff(dst) <= INT8_TOLERANCE, name
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "matmul.onnx")).graph.node}
+    assert "MatMulInteger" in ops and "Attention" in ops and "QAttention" not in ops
+    assert "QLinearMatMul" in {n.op_type for n in onnx.load(str(tmp_path / "static.onnx")).graph.node}
+
+
+def test_export_options_from_the_command_line() -> None:
+    from lmforge.cli import build_parser
+    from lmforge.compress.config import ExportConfig
+    from lmforge.config.cli import config_from_args
+
+    args = build_parser().parse_args(
+        ["export", "RUN", "--out", "OUT", "--int8", "--int8-mode", "static", "--int8-ops",
+         "matmul", "--no-per-channel", "--no-optimize", "--calibration-texts", "64"])
+    config = config_from_args(ExportConfig, args)
+    assert (config.int8, config.int8_mode, config.int8_ops, config.per_channel,
+            config.optimize, config.calibration_texts) == (True, "static", "matmul", False,
+                                                           False, 64)
+    defaults = config_from_args(ExportConfig, build_parser().parse_args(
+        ["export", "RUN", "--out", "OUT"]))
+    assert (defaults.optimize, defaults.int8_mode, defaults.per_channel) == (True, "dynamic",
+                                                                              True)
+
+
+def test_bad_int8_options_are_all_reported() -> None:
+    from lmforge.compress.config import ExportConfig
+    from lmforge.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        ExportConfig(run_dir="r", out="o", int8_mode="weekly", int8_ops="some",  # type: ignore[arg-type]
+                     calibration_texts=0).validate()
+    message = str(err.value)
+    assert "int8_mode: must be dynamic or static, got 'weekly'" in message
+    assert "int8_ops: must be all or matmul, got 'some'" in message
+    assert "calibration_texts: must be >= 1, got 0" in message
+
+
+def test_pytorch_int8_copy_within_tolerance_and_the_run_untouched(tiny_run: Path) -> None:
+    import numpy as np
+
+    from lmforge.runs.load import load_run
+
+    clf = load_run(tiny_run)
+    assert clf.model.config._attn_implementation == "sdpa"  # the PyTorch path's attention
+    expected = clf.logits(TEXTS)
+    int8 = clf.to_int8()
+    assert "quantized" in type(int8.model.classifier).__module__
+    assert "quantized" not in type(clf.model.classifier).__module__
+    assert np.abs(int8.logits(TEXTS) - expected).max() <= INT8_TOLERANCE
+    assert np.array_equal(clf.logits(TEXTS), expected)
+
+
+def test_pad_numpy_matches_the_torch_padding() -> None:
+    import numpy as np
+
+    from lmforge.data.tokenize import pad_batch
+    from lmforge.inference.onnx import pad_numpy
+
+    rows = [[101, 7, 8, 102], [101, 102], [101, 5, 6, 7, 9, 102]]
+    got, want = pad_numpy(rows, 0), pad_batch(rows, 0)
+    for key in ("input_ids", "attention_mask"):
+        assert got[key].dtype == np.int64
+        assert np.array_equal(got[key], want[key].numpy())

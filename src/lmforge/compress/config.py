@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from lmforge.errors import ConfigError
 
@@ -52,6 +52,23 @@ class ExportConfig(BenchFields):
     tolerance: float = 1e-4
     """Largest allowed max-abs difference between PyTorch and ONNX fp32 logits; the export fails
     above it."""
+    optimize: bool = True
+    """Fuse the graph with ONNX Runtime's transformer optimizer (Attention,
+    EmbedLayerNormalization, SkipLayerNormalization, BiasGelu; BERT-family encoders), traced
+    with eager attention so that attention fuses too. --no-optimize keeps the plain graph."""
+    int8_mode: Literal["dynamic", "static"] = "dynamic"
+    """With --int8: 'dynamic' quantizes activations per batch at run time; 'static' uses
+    ranges calibrated on training texts (--calibration-texts)."""
+    int8_ops: Literal["all", "matmul"] = "all"
+    """With --int8: quantize every op ONNX Runtime can ('all': MatMul, Attention, embeddings)
+    or the MatMuls only ('matmul')."""
+    per_channel: bool = True
+    """With --int8: one weight scale per output channel (--no-per-channel: one per matrix)."""
+    calibration_texts: int = 256
+    """With --int8-mode static: training texts the activation ranges are calibrated on."""
+    calibration_data: str | None = None
+    """With --int8-mode static: labelled file to calibrate on (default: the run's training
+    split)."""
     int8_tolerance: float = 1.0
     """Largest allowed max-abs difference between PyTorch and int8 logits. Quantization error is
     expected (about 0.5 on a fine-tuned MiniLM); this catches a broken model. The report shows the
@@ -75,6 +92,12 @@ class ExportConfig(BenchFields):
             problems.append(f"tolerance: must be > 0, got {self.tolerance}")
         if not self.int8_tolerance > 0:
             problems.append(f"int8_tolerance: must be > 0, got {self.int8_tolerance}")
+        if self.int8_mode not in ("dynamic", "static"):
+            problems.append(f"int8_mode: must be dynamic or static, got {self.int8_mode!r}")
+        if self.int8_ops not in ("all", "matmul"):
+            problems.append(f"int8_ops: must be all or matmul, got {self.int8_ops!r}")
+        if self.calibration_texts < 1:
+            problems.append(f"calibration_texts: must be >= 1, got {self.calibration_texts}")
         if not 13 <= self.opset <= 21:
             problems.append(f"opset: must be between 13 and 21, got {self.opset}")
         _raise("export settings", problems)

@@ -6,9 +6,13 @@ part; the TF-IDF part and ensemble.json are copied, so the exported run blends t
 transformer with the same TF-IDF part and weight. Parity is checked on the transformer.
 
 The graph is traced with the TorchScript exporter (``dynamo=False``): it handles
-the transformers encoders we train with dynamic batch and sequence axes. int8 is
-ONNX Runtime's dynamic quantization: weights stored as int8, activations
-quantized per batch at run time, no calibration data needed.
+the transformers encoders we train with dynamic batch and sequence axes. Then
+(``compress.onnx_graph``) ONNX Runtime's transformer optimizer fuses it (traced with
+eager attention so that attention fuses as well), and ``--int8`` quantizes the fused
+graph: dynamic by default (weights int8, activations quantized per batch at run time, no
+calibration data), or static, calibrated on training texts. Each graph is checked against
+PyTorch; the run records the variant, the fused ops, and the int8 accuracy and flipped
+predictions against fp32.
 """
 
 from __future__ import annotations
@@ -125,17 +129,28 @@ def quantize_int8(src: Path, dst: Path) -> None:
     accuracy points and flipped 4.4% of predictions; per-channel scales cost 0.2
     points and 1.9%, at the same size and speed.
     """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from lmforge.compress.onnx_graph import quantize_graph
 
-    root = logging.getLogger()
-    level = root.level
-    # the quantizer logs advice about static-quantization pre-processing through the
-    # root logger; it does not apply to dynamic quantization
-    root.setLevel(logging.ERROR)
-    try:
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
-    finally:
-        root.setLevel(level)
+    quantize_graph(src, dst, mode="dynamic", ops="all", per_channel=True)
+
+
+def export_fast_graph(model: Any, tokenizer: Any, model_dir: Path, opset: int,
+                      optimize: bool = True) -> tuple[Path, Path | None, dict[str, int]]:
+    """Trace ``model`` into ``model_dir`` and, with ``optimize`` (and a BERT-family encoder),
+    fuse it: (plain graph, fused graph or None, its fused-op counts)."""
+    from lmforge.compress.onnx_graph import can_fuse, eager_attention, optimize_graph
+
+    plain = model_dir / "model.plain.onnx"
+    if not (optimize and can_fuse(model.config)):
+        if optimize:
+            log.info("no transformer fusion for model type '%s': the plain graph is kept",
+                     model.config.model_type)
+        export_onnx_model(model, tokenizer, plain, opset)
+        return plain, None, {}
+    with eager_attention(model):
+        export_onnx_model(model, tokenizer, plain, opset)
+    fused = model_dir / "model.fp32.onnx"
+    return plain, fused, optimize_graph(plain, fused, model.config)
 
 
 def max_abs_diff(a: Any, b: Any) -> float:
@@ -187,6 +202,44 @@ def copy_ensemble_part(source: Path, dest: Path) -> None:
     shutil.copy2(source / ENSEMBLE_FILE, dest / ENSEMBLE_FILE)
 
 
+def int8_variant_name(config: ExportConfig) -> str:
+    return (f"{config.int8_mode}, {'per-channel' if config.per_channel else 'per-tensor'}, "
+            f"{'MatMul only' if config.int8_ops == 'matmul' else 'all quantizable ops'}")
+
+
+def quantize_variant(config: ExportConfig, network: Any, src: Path, dst: Path) -> None:
+    """The int8 variant ``config`` asks for; static int8 calibrates on the run's training
+    texts (or ``--calibration-data``)."""
+    from lmforge.compress.onnx_graph import calibration_feeds, quantize_graph
+    from lmforge.compress.rundata import training_examples
+
+    calibration = None
+    if config.int8_mode == "static":
+        train = training_examples(network.settings, network.task, config.calibration_data,
+                                  max_samples=config.calibration_texts)
+        log.info("calibrating static int8 on %d texts of %s", len(train), train.source)
+        calibration = calibration_feeds(network, train.texts)
+    quantize_graph(src, dst, mode=config.int8_mode, ops=config.int8_ops,
+                   per_channel=config.per_channel, calibration=calibration)
+
+
+def int8_record(config: ExportConfig, rows: list[Measurement], fp32: Any, int8: Any,
+                texts: list[str]) -> dict[str, Any]:
+    """What the run keeps of its int8 variant: which one, accuracy against fp32, and the
+    share of texts whose top label the quantization flipped."""
+    from lmforge.compress.onnx_graph import flipped_share
+
+    by_name = {r.name: r for r in rows}
+    acc32, acc8 = by_name["ONNX fp32"].accuracy, by_name["ONNX int8"].accuracy
+    change = None if acc32 is None or acc8 is None else 100 * (acc8 - acc32)
+    flipped = flipped_share(fp32.logits(texts), int8.logits(texts))
+    log.info("int8 (%s): %.1f%% of top labels flipped against fp32 on %d texts",
+             int8_variant_name(config), 100 * flipped, len(texts))
+    return {"name": int8_variant_name(config), "mode": config.int8_mode, "ops": config.int8_ops,
+            "per_channel": config.per_channel, "accuracy_fp32": acc32, "accuracy_int8": acc8,
+            "accuracy_change_points": change, "flipped_share": flipped, "flip_texts": len(texts)}
+
+
 def export_run(config: ExportConfig) -> CompressResult:
     """Export ``config.run_dir`` to ONNX (optionally int8) at ``config.out``, with a report."""
     from lmforge.compress.measure import measure, parameters_of
@@ -230,14 +283,18 @@ def export_run(config: ExportConfig) -> CompressResult:
             write_manifest(tmp, ENSEMBLE, model=ONNX)
         else:
             write_manifest(tmp, ONNX)
-        fp32_path = model_dir / "model.fp32.onnx"
-        export_onnx_model(network.model, network.tokenizer, fp32_path, config.opset)
+        plain_path, fused_path, fused = export_fast_graph(
+            network.model, network.tokenizer, model_dir, config.opset, config.optimize)
+        fp32_path = fused_path or plain_path
         fp32 = load_onnx_classifier(tmp, onnx_path=fp32_path, num_threads=bench.threads)
         parity = {"fp32": check_parity(network, fp32, texts, config.tolerance, "ONNX fp32")}
         variants = [("ONNX fp32", fp32)]
         if config.int8:
             int8_path = model_dir / "model.int8.onnx"
-            quantize_int8(fp32_path, int8_path)
+            # static int8 reads the plain graph: ONNX Runtime's static quantizer cannot
+            # calibrate the fused ops' tensors (it fails on them, or quantizes nothing)
+            quantize_variant(config, network, plain_path if config.int8_mode == "static"
+                             else fp32_path, int8_path)
             int8 = load_onnx_classifier(tmp, onnx_path=int8_path, num_threads=bench.threads)
             parity["int8"] = check_parity(network, int8, texts, config.int8_tolerance,
                                           "ONNX int8")
@@ -255,11 +312,24 @@ def export_run(config: ExportConfig) -> CompressResult:
         # an ONNX run's parameter count is read back from here: the network's alone (an
         # ensemble adds its TF-IDF part's when measured)
         details = {"source": str(source.resolve()), "format": "onnx", "int8": config.int8,
-                   "opset": config.opset, "parity": parity,
+                   "opset": config.opset, "optimized": bool(fused), "fused_ops": fused,
+                   "parity": parity,
                    "parameters": parameters_of(network) if ensemble else rows[0].parameters}
+        if config.int8:
+            details["int8_variant"] = int8_record(config, rows, fp32, variants[-1][1],
+                                                  test.texts if test is not None else texts)
         notes = [f"ONNX fp32 vs PyTorch: max abs diff on logits "
                  f"{parity['fp32']['max_abs_diff']:.2g} (tolerance {config.tolerance:g})."]
+        if fused:
+            notes.append("Graph fused by ONNX Runtime's transformer optimizer: " + ", ".join(
+                f"{op} x{n}" for op, n in fused.items()) + ".")
         if config.int8:
+            record = details["int8_variant"]
+            notes.append(f"int8 variant: {record['name']}; accuracy change vs ONNX fp32 "
+                         + (f"{record['accuracy_change_points']:+.2f} points, "
+                            if record["accuracy_change_points"] is not None else "n/a, ")
+                         + f"{100 * record['flipped_share']:.1f}% of top labels flipped on "
+                         f"{record['flip_texts']} texts.")
             notes.append(f"ONNX int8 vs PyTorch: max abs diff on logits "
                          f"{parity['int8']['max_abs_diff']:.2g}, same top label on "
                          f"{100 * parity['int8']['same_top_label']:.1f}% of "

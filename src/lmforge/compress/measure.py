@@ -127,7 +127,8 @@ def is_quantized(onnx_path: Path) -> bool:
 
     graph = onnx.load(str(onnx_path), load_external_data=False).graph
     return any(n.op_type in {"MatMulInteger", "DynamicQuantizeLinear", "QLinearMatMul",
-                             "DynamicQuantizeMatMul", "QGemm"} for n in graph.node)
+                             "DynamicQuantizeMatMul", "QGemm", "QAttention",
+                             "QEmbedLayerNormalization", "QuantizeLinear"} for n in graph.node)
 
 
 def backend_of(clf: Any) -> str:

@@ -21,6 +21,8 @@ from lmforge.training.optim import build_optimizer, linear_warmup_decay
 
 log = logging.getLogger(__name__)
 
+BAR_EVERY = 10  # steps between progress-bar updates (each reads the loss back from the device)
+
 
 @dataclass
 class LoopSettings:
@@ -107,11 +109,12 @@ def fit(
             disable=not settings.show_progress, leave=False, dynamic_ncols=True,
         )
         running, seen_in_epoch = 0.0, 0
+        running_t: Any = None
         for i, idx in enumerate(bar):
             rows, owner = draw_rows(idx, rows_per_text, cap, draw)
             batch = pad_batch([train_ids[r] for r in rows], pad_id)
-            batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-            y = train_targets[idx].to(accelerator.device)
+            batch = {k: to_device(v, accelerator.device) for k, v in batch.items()}
+            y = to_device(train_targets[idx], accelerator.device)
             with accelerator.accumulate(model), accelerator.autocast():
                 logits = model(**batch).logits
                 if owner is not None:
@@ -130,10 +133,16 @@ def fit(
                                           "lr": scheduler.get_last_lr()[0]}, result.steps, epoch)
             result.samples_seen += len(idx)
             seen_in_epoch += len(idx)
-            # exponential moving average: a readable live loss on the bar
-            running = loss.item() if i == 0 else 0.95 * running + 0.05 * loss.item()
-            bar.set_postfix(loss=f"{running:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+            # exponential moving average: a readable live loss on the bar, kept on the device
+            # so that the loop does not wait for the accelerator at every step (``.item()``
+            # synchronises); read back every BAR_EVERY steps only
+            loss_now = loss.detach().float()
+            running_t = loss_now if i == 0 else 0.95 * running_t + 0.05 * loss_now
+            if settings.show_progress and (i % BAR_EVERY == 0 or i == len(batches) - 1):
+                bar.set_postfix(loss=f"{running_t.item():.4f}",
+                                lr=f"{scheduler.get_last_lr()[0]:.2e}")
         bar.close()
+        running = float(running_t.item()) if batches else 0.0
         result.epochs_run = epoch
         entry: dict[str, Any] = {"epoch": epoch, "step": result.steps, "train_loss": running}
         if validate is not None:
@@ -182,6 +191,14 @@ def fit(
         log.info("restored the weights of epoch %d", result.best_epoch)
     accelerator.free_memory()
     return result
+
+
+def to_device(tensor: Any, device: Any) -> Any:
+    """``tensor`` on ``device``; to a GPU from pinned memory without waiting for the copy
+    (the next kernel on the stream waits, the host goes on to prepare the next batch)."""
+    if getattr(device, "type", device) != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
 
 
 def draw_rows(idx: list[int], rows_per_text: Sequence[list[int]], cap: int,
