@@ -65,6 +65,14 @@ def evaluate(run_dir: str | os.PathLike[str], data: str | os.PathLike[str],
     from lmforge.scoring import score_outputs
 
     clf = load(run_dir)
+    if clf.task == "tokens":  # token classification: a CoNLL/JSONL file, seqeval scores
+        from lmforge.data.conll import read_token_file
+        from lmforge.eval.token_metrics import score_tags
+
+        sentences = read_token_file(data, scheme=clf.scheme).sentences
+        predicted = clf.tag([s.tokens for s in sentences])
+        return score_tags([s.tags for s in sentences], predicted, clf.scheme,
+                          [s.tokens for s in sentences])
     settings = clf.settings
     label_sep = settings.get("label_sep", "|")
     if text_col or label_col:
@@ -82,9 +90,14 @@ def evaluate(run_dir: str | os.PathLike[str], data: str | os.PathLike[str],
 
 def predict(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | Sequence[str],
             text_col: str | None = None) -> list[dict[str, Any]]:
-    """Rows ``{"text", "label", "prob_<label>"...}`` (regression: ``{"text", "value"}``)."""
+    """Rows ``{"text", "label", "prob_<label>"...}`` (regression: ``{"text", "value"}``);
+    for a token run ``{"text", "tokens", "spans", "tags", "entities"}`` (character offsets)."""
     from lmforge.data import read_texts
 
     clf = load(run_dir)
+    if clf.task == "tokens":
+        from lmforge.inference.token_rows import token_prediction_rows
+
+        return token_prediction_rows(clf, data, text_col)
     texts = read_texts(data, text_col) if isinstance(data, str | os.PathLike) else list(data)
     return prediction_rows(clf, texts)

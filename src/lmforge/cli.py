@@ -66,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "per line on stdin")
     predict.add_argument("--text-col", help="text column (detected when not given)")
     predict.add_argument("--out", help="write here instead of stdout")
-    predict.add_argument("--format", choices=("csv", "jsonl"), default="csv",
-                         help="output format (default: csv)")
+    predict.add_argument("--format", choices=("csv", "jsonl", "conll"), default=None,
+                         help="output format (default: csv; a token run: jsonl, one object per "
+                         "text with its entities' character offsets, or conll, token<TAB>tag)")
     predict.set_defaults(handler=cmd_predict)
 
     recipes = sub.add_parser("recipes", help="list the bundled recipes")
@@ -127,6 +128,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                               source="train config", validate=False)
     result = api.train(config)
     task = result.config.task
+    if task == "tokens":
+        from lmforge.eval.token_report import print_token_result
+
+        return print_token_result(result.metrics, result.run_dir, sys.stdout)
     if "test" in result.metrics:
         sys.stdout.write(format_report(result.metrics["test"], task, title="Test") + "\n")
     if "test" in (result.metrics.get("baseline") or {}):
@@ -148,6 +153,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         import json
 
         sys.stdout.write(json.dumps(metrics, indent=2, default=str) + "\n")
+    elif _run_task(args.run_dir) == "tokens":
+        from lmforge.eval.token_report import format_token_scores
+
+        sys.stdout.write(format_token_scores(metrics, title=f"Evaluation on {args.data}") + "\n")
     else:
         clf_task = _run_task(args.run_dir)
         sys.stdout.write(format_report(metrics, clf_task, title=f"Evaluation on {args.data}")
@@ -183,6 +192,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
         clf: Any = describe_remote(args.server, key, args.model)
     else:
         clf = api.load(args.run_dir)
+        if clf.task == "tokens":
+            from lmforge.inference.token_rows import predict_tokens_cli
+
+            return predict_tokens_cli(clf, args, sys.stdin, sys.stdout)
+    if args.format == "conll":
+        raise ConfigError("--format conll is for token runs (`lmforge train --task tokens`); "
+                          "use csv or jsonl")
     if args.data == "-":
         texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
     else:
@@ -198,9 +214,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     columns = row_columns(clf.task, clf.labels)
     if args.out:
         with open(args.out, "w", encoding="utf-8", newline="") as stream:
-            write_rows(rows, stream, args.format, columns)
+            write_rows(rows, stream, args.format or "csv", columns)
     else:
-        write_rows(rows, sys.stdout, args.format, columns)
+        write_rows(rows, sys.stdout, args.format or "csv", columns)
     return 0
 
 

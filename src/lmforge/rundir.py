@@ -27,7 +27,8 @@ MANIFEST_FILE = "run.json"
 MANIFEST_FORMAT = 1
 # the kinds of run (``lmforge.runs.kinds`` tells them apart and loads each)
 TRANSFORMERS, SETFIT, TFIDF, ONNX, ENSEMBLE = "transformers", "setfit", "tfidf", "onnx", "ensemble"
-RUN_KINDS = (TRANSFORMERS, SETFIT, TFIDF, ONNX, ENSEMBLE)
+TOKENS = "tokens"  # token classification (--task tokens): PyTorch or ONNX, told by model/model.onnx
+RUN_KINDS = (TRANSFORMERS, SETFIT, TFIDF, ONNX, ENSEMBLE, TOKENS)
 # what a run being written needs before it can be loaded (export/prune/distill measure
 # the model they saved before they write metrics.json)
 LOADABLE_FILES = ("model", CONFIG_FILE)

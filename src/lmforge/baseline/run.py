@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 # The score compared for each task, and its name in sentences.
 COMPARED = {"single": ("accuracy", "accuracy"), "multi": ("micro_f1", "micro-F1"),
-            "regression": ("r2", "R2")}
+            "regression": ("r2", "R2"),
+            # token classification (``--task tokens``): BIO entities, or plain tags such as POS
+            "tokens-bio": ("f1", "entity F1"), "tokens-tags": ("accuracy", "token accuracy")}
 POINTS_PER_TENFOLD = 1.0  # gain (points) asked of the transformer per 10x its training time
 NOISE_STANDARD_ERRORS = 2.0  # a gain within 2 standard errors of the test estimate is noise
 RULE = ("worth it when the {model}'s test {name} beats the baseline's by more than two "
@@ -61,7 +63,8 @@ def score_splits(model: TfidfModel, parts: dict[str, Any], labels: Sequence[str]
 
 def compare_to_baseline(task: str, model_test: dict[str, Any], baseline_test: dict[str, Any],
                         model_seconds: float | None, baseline_seconds: float | None,
-                        model_name: str = "transformer") -> dict[str, Any]:
+                        model_name: str = "transformer",
+                        baseline_label: str = "TF-IDF baseline") -> dict[str, Any]:
     """The "is the transformer worth its cost" verdict, with the numbers behind it.
     ``model_name`` names the model in the sentences ("ensemble" for a blend with the
     baseline, whose training time is both parts').
@@ -92,7 +95,7 @@ def compare_to_baseline(task: str, model_test: dict[str, Any], baseline_test: di
     scores = f"{m:.3f} vs {b:.3f}"
     if gain <= 0:
         worth, sentence = False, (
-            f"Not worth its cost here: the TF-IDF baseline's test {name} matches or beats the "
+            f"Not worth its cost here: the {baseline_label}'s test {name} matches or beats the "
             f"{model_name}'s ({b:.3f} vs {m:.3f}), and the {model_name} took {times} its training "
             "time.")
     elif gain <= noise:

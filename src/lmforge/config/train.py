@@ -16,7 +16,7 @@ from lmforge.errors import ConfigError
 
 # What --task accepts: a task (lmforge.data.task.Task's values), or auto (decided from the labels).
 # Spelled out rather than imported so that config stays below data in the layering.
-TaskRequest = Literal["auto", "single", "multi", "regression"]
+TaskRequest = Literal["auto", "single", "multi", "regression", "tokens"]
 
 AUGMENT_SPEC = re.compile(r"^eda(?::(\d+))?$")
 MAX_COPIES = 32  # --augment eda:N: at most this many augmented copies per training text
@@ -62,7 +62,9 @@ class TrainConfig:
     label_col: str | None = None
     """Label column; comma-separated names of 0/1 columns for multi-label (detected when not given)."""
     task: TaskRequest = "auto"
-    """auto, single (one label per text), multi (several labels) or regression (a number)."""
+    """auto, single (one label per text), multi (several labels), regression (a number), or
+    tokens: one tag per token (named entities in BIO/IOB2, part-of-speech) from CoNLL files
+    ('token<TAB>tag' lines, a blank line between sentences) or JSONL {"tokens", "tags"}."""
     label_sep: str = "|"
     """Separator between labels of one text in multi-label data, e.g. 'sports|politics'."""
     model: str = "default"

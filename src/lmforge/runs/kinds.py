@@ -15,6 +15,7 @@ kind of run touches this module (and its test), plus its name in ``layout.RUN_KI
 | ``tfidf``      | ``tfidf.json`` + weights (``--model tfidf``)     | ``TfidfClassifier``|
 | ``onnx``       | ``model.onnx`` (``lmforge export``)              | ``OnnxClassifier`` |
 | ``ensemble``   | one of the above, blended with ``baseline/``     | ``EnsembleClassifier`` |
+| ``tokens``     | a token classifier, or its ``model.onnx``; ``tokens.json`` beside | ``TokenTagger`` |
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from lmforge.rundir import (
     ONNX,
     SETFIT,
     TFIDF,
+    TOKENS,
     TRANSFORMERS,
     read_config,
 )
@@ -247,6 +249,20 @@ def _load_ensemble(run_dir: Path, settings: dict[str, Any], batch_size: int | No
     return ensemble
 
 
+def _load_tokens(run_dir: Path, settings: dict[str, Any], batch_size: int | None,
+                 num_threads: int | None = None) -> Any:
+    """A token-classification run (``--task tokens``), PyTorch or exported ONNX."""
+    from lmforge.inference.tokens import load_token_tagger
+
+    return load_token_tagger(run_dir, settings, batch_size, num_threads)
+
+
+def _holds_tokens(run_dir: Path) -> bool:
+    from lmforge.inference.tokens import is_token_run
+
+    return is_token_run(run_dir)
+
+
 def _holds_onnx(run_dir: Path) -> bool:
     from lmforge.inference.onnx import ONNX_FILE
 
@@ -277,7 +293,8 @@ KINDS: dict[str, RunKind] = {
     TFIDF: RunKind(TFIDF, _holds_tfidf, _load_tfidf),
     ONNX: RunKind(ONNX, _holds_onnx, _load_onnx),
     ENSEMBLE: RunKind(ENSEMBLE, _holds_ensemble, _load_ensemble),
+    TOKENS: RunKind(TOKENS, _holds_tokens, _load_tokens),
 }
 # what ``model/`` may hold, in the order an old run's files are checked (transformers last:
 # any other model directory is one)
-MODEL_KINDS = (ONNX, TFIDF, SETFIT, TRANSFORMERS)
+MODEL_KINDS = (TOKENS, ONNX, TFIDF, SETFIT, TRANSFORMERS)

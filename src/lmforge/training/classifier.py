@@ -13,6 +13,10 @@ from lmforge.training.steps import TrainResult
 
 def train_classifier(cfg: TrainConfig) -> TrainResult:
     """Write the run directory ``cfg.out`` for a validated ``cfg``."""
+    if cfg.task == "tokens":  # token classification: its own reader and recipe
+        from lmforge.training.tokens import train_tokens
+
+        return train_tokens(cfg)
     refuse_existing(Path(cfg.out), cfg.overwrite)  # fail before minutes of work, not after
 
     from lmforge.training import finetune, setfit, tfidf

@@ -1,0 +1,131 @@
+"""Sentences of tokens -> model rows, with labels on each token's first sub-word.
+
+Each token (word, or character for Chinese) is split into sub-words once; the label
+goes on its first sub-word and the others get -100 (ignored by the loss), as in Hugging
+Face's ``run_ner``. A sentence longer than ``max_length`` sub-words is never cut: it is
+read as windows of whole tokens, neighbours sharing a quarter of their tokens, each
+framed by the model's special tokens. Every token is predicted by the window where it has
+the most context on both sides (``stitch``), so the sentence's tags come back whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+IGNORE = -100  # the loss's ignore_index: sub-words after the first, special tokens
+
+
+@dataclass
+class TokenRows:
+    input_ids: list[list[int]]
+    labels: list[list[int]]  # IGNORE except at the first sub-word of each token
+    owner: list[int]  # the sentence of each row
+    predicts: list[list[tuple[int, int]]]  # per row: (token index, row position) it predicts
+    n_sentences: int
+    n_windowed: int = 0  # sentences read as several windows
+    n_tokens_cut: int = 0  # tokens with more sub-words than a window holds (tail sub-words dropped)
+    longest: int = 0  # longest sentence in sub-words, special tokens included
+
+    def summary(self) -> dict[str, int]:
+        return {"sentences": self.n_sentences, "rows": len(self.input_ids),
+                "windowed": self.n_windowed, "tokens_cut": self.n_tokens_cut,
+                "longest_subwords": self.longest}
+
+
+def special_frame(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The special token ids the model puts before and after a text (e.g. [CLS] / [SEP])."""
+    plain = tokenizer("x", add_special_tokens=False)["input_ids"]
+    framed = tokenizer("x", add_special_tokens=True)["input_ids"]
+    for i in range(len(framed) - len(plain) + 1):
+        if framed[i:i + len(plain)] == plain:
+            return framed[:i], framed[i + len(plain):]
+    return [], []
+
+
+def token_pieces(tokenizer: Any, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
+    """The sub-word ids of each token of each sentence (one batched tokenizer call); a token
+    the tokenizer drops entirely (e.g. a lone control character) reads as the unknown token."""
+    flat = [token for sentence in sentences for token in sentence]
+    ids = tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
+    unk = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else 0
+    out, pos = [], 0
+    for sentence in sentences:
+        out.append([list(piece) or [unk] for piece in ids[pos:pos + len(sentence)]])
+        pos += len(sentence)
+    return out
+
+
+def word_windows(lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:
+    """[start, end) token ranges of at most ``budget`` sub-words each, covering every token;
+    the next window starts a quarter of this one's tokens before its end."""
+    windows: list[tuple[int, int]] = []
+    start, n = 0, len(lengths)
+    while True:
+        end, used = start, 0
+        while end < n and used + lengths[end] <= budget:
+            used += lengths[end]
+            end += 1
+        end = max(end, start + 1)
+        windows.append((start, end))
+        if end >= n:
+            return windows
+        start = max(start + 1, end - (end - start) // 4)
+
+
+def owners(windows: Sequence[tuple[int, int]], n_tokens: int) -> list[int]:
+    """For each token, the window where it has the most context on its shorter side."""
+    best = [-1] * n_tokens
+    best_room = [-1] * n_tokens
+    for w, (start, end) in enumerate(windows):
+        for i in range(start, end):
+            room = min(i - start, end - 1 - i)
+            if room > best_room[i]:
+                best[i], best_room[i] = w, room
+    return best
+
+
+def encode_sentences(tokenizer: Any, sentences: Sequence[Sequence[str]], max_length: int,
+                     tag_ids: Sequence[Sequence[int]] | None = None) -> TokenRows:
+    """Rows the model reads for ``sentences`` (lists of tokens); ``tag_ids`` (one per token)
+    become the rows' labels."""
+    before, after = special_frame(tokenizer)
+    budget = max(1, max_length - len(before) - len(after))
+    rows = TokenRows(input_ids=[], labels=[], owner=[], predicts=[], n_sentences=len(sentences))
+    for s, pieces in enumerate(token_pieces(tokenizer, sentences)):
+        cut = [p[:budget] for p in pieces]
+        rows.n_tokens_cut += sum(len(p) > budget for p in pieces)
+        rows.longest = max(rows.longest, sum(map(len, pieces)) + len(before) + len(after))
+        windows = word_windows([len(p) for p in cut], budget)
+        rows.n_windowed += len(windows) > 1
+        owner_of = owners(windows, len(cut))
+        for w, (start, end) in enumerate(windows):
+            ids, labels, predicts = list(before), [IGNORE] * len(before), []
+            for i in range(start, end):
+                if owner_of[i] == w:
+                    predicts.append((i, len(ids)))
+                labels += [tag_ids[s][i] if tag_ids is not None else IGNORE]
+                labels += [IGNORE] * (len(cut[i]) - 1)
+                ids += cut[i]
+            ids += after
+            labels += [IGNORE] * len(after)
+            rows.input_ids.append(ids)
+            rows.labels.append(labels)
+            rows.owner.append(s)
+            rows.predicts.append(predicts)
+    return rows
+
+
+def stitch(row_logits: Sequence[Any], rows: TokenRows, lengths: Sequence[int]) -> list[Any]:
+    """Each sentence's (tokens, labels) logits from its rows' (positions, labels) logits: each
+    token takes the row of the window that predicts it (``owners``)."""
+    import numpy as np
+
+    n_labels = row_logits[0].shape[-1] if len(row_logits) else 0
+    out = [np.zeros((n, n_labels), dtype=np.float32) for n in lengths]
+    for r, logits in enumerate(row_logits):
+        sentence = out[rows.owner[r]]
+        for token, position in rows.predicts[r]:
+            sentence[token] = logits[position]
+    return out
