@@ -66,7 +66,13 @@ def add_compress_cli(sub: Any) -> None:
 def _print_result(result: Any) -> int:
     from lmforge.compress.report import markdown_table
 
-    sys.stdout.write(markdown_table(result.rows) + "\n")
+    if result.rows:
+        sys.stdout.write(markdown_table(result.rows) + "\n")
+    for name, parity in (result.details.get("parity") or {}).items():
+        if "same_tag" in parity:  # a token run's export: per-token logits compared
+            sys.stdout.write(f"ONNX {name} vs PyTorch: max abs diff on token logits "
+                             f"{parity['max_abs_diff']:.2g}, same tag on "
+                             f"{100 * parity['same_tag']:.1f}% of tokens\n")
     sys.stdout.write(f"run directory: {result.out}\nreport: {result.report}\n")
     return 0
 

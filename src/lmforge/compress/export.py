@@ -242,6 +242,12 @@ def int8_record(config: ExportConfig, rows: list[Measurement], fp32: Any, int8: 
 
 def export_run(config: ExportConfig) -> CompressResult:
     """Export ``config.run_dir`` to ONNX (optionally int8) at ``config.out``, with a report."""
+    from lmforge.inference.tokens import is_token_run
+
+    if is_token_run(config.run_dir):  # token classification: per-token logits, own parity check
+        from lmforge.compress.export_tokens import export_token_run
+
+        return export_token_run(config)  # type: ignore[no-any-return]
     from lmforge.compress.measure import measure, parameters_of
     from lmforge.compress.report import comparison_json, write_report
     from lmforge.compress.rundata import test_examples

@@ -39,6 +39,11 @@ class Sentence:
     tokens: list[str]
     tags: list[str]
     line: int  # 1-based line of the file where the sentence starts
+    token_lines: list[int] | None = None  # CoNLL: the line of each token
+
+    def line_of(self, i: int) -> int:
+        """The file line holding token ``i`` (JSONL: the sentence's line)."""
+        return self.token_lines[i] if self.token_lines else self.line
 
 
 @dataclass
@@ -114,13 +119,14 @@ def _detect_format(source: Path, lines: Sequence[str]) -> str:
 def _read_conll(source: Path, lines: Sequence[str], tags_required: bool) -> Iterable[Sentence]:
     tokens: list[str] = []
     tags: list[str] = []
+    numbers: list[int] = []
     start = 0
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r\n")
         if not line.strip():
             if tokens:
-                yield Sentence(tokens, tags, start)
-            tokens, tags = [], []
+                yield Sentence(tokens, tags, start, numbers)
+            tokens, tags, numbers = [], [], []
             continue
         if line.lstrip().startswith("{") and _is_json_object(line):
             raise DataError(f"{source}, line {number}: a JSON line in a CoNLL file (mixed "
@@ -142,6 +148,7 @@ def _read_conll(source: Path, lines: Sequence[str], tags_required: bool) -> Iter
             raise DataError(f"{source}, line {number}: empty token before tag "
                             f"{columns[-1].strip()!r}; remove the line or put the token back")
         tokens.append(token)
+        numbers.append(number)
         if len(columns) >= 2:
             tag = columns[-1].strip()
             if not tag:
@@ -152,7 +159,7 @@ def _read_conll(source: Path, lines: Sequence[str], tags_required: bool) -> Iter
                             f"sentence's earlier tokens (from line {start}) have tags; tag every "
                             "token or none")
     if tokens:
-        yield Sentence(tokens, tags, start)
+        yield Sentence(tokens, tags, start, numbers)
 
 
 def _is_json_object(line: str) -> bool:
@@ -212,20 +219,21 @@ def detect_scheme(sentences: Sequence[Sentence], source: str) -> str:
     first_bio: tuple[int, str] | None = None
     first_plain: tuple[int, str] | None = None
     for sentence in sentences:
-        for tag in sentence.tags:
+        for i, tag in enumerate(sentence.tags):
             if OTHER_SCHEME.match(tag):
-                raise DataError(f"{source}, sentence at line {sentence.line}: tag {tag!r} is not "
-                                "BIO/IOB2 (BIOES/BILOU prefixes E-, S-, L-, U- are not read). "
-                                "Convert the tags to B-/I-/O, or use plain tags without prefixes")
+                raise DataError(f"{source}, line {sentence.line_of(i)}: unknown tag scheme: "
+                                f"{tag!r} is not BIO/IOB2 (BIOES/BILOU prefixes E-, S-, L-, U- "
+                                "are not read). Convert the tags to B-/I-/O, or use plain tags "
+                                "without prefixes")
             if BIO_TAG.match(tag):
-                first_bio = first_bio or (sentence.line, tag)
+                first_bio = first_bio or (sentence.line_of(i), tag)
             elif tag != "O":
-                first_plain = first_plain or (sentence.line, tag)
+                first_plain = first_plain or (sentence.line_of(i), tag)
     if first_bio and first_plain:
-        raise DataError(f"{source}: unknown tag scheme: BIO tags (e.g. {first_bio[1]!r}, sentence "
-                        f"at line {first_bio[0]}) mixed with tags without a B-/I- prefix (e.g. "
-                        f"{first_plain[1]!r}, sentence at line {first_plain[0]}). Use BIO/IOB2 "
-                        "(O, B-TYPE, I-TYPE) throughout, or plain tags throughout")
+        raise DataError(f"{source}, line {first_plain[0]}: unknown tag scheme: {first_plain[1]!r} "
+                        f"has no B-/I- prefix while other tags are BIO (e.g. {first_bio[1]!r}, "
+                        f"line {first_bio[0]}). Use BIO/IOB2 (O, B-TYPE, I-TYPE) throughout, or "
+                        "plain tags throughout")
     return PLAIN if first_plain else BIO
 
 
@@ -240,8 +248,8 @@ def repair_bio(sentences: Sequence[Sentence]) -> tuple[int, list[str]]:
                 sentence.tags[i] = "B-" + tag[2:]
                 count += 1
                 if len(examples) < 5:
-                    examples.append(f"sentence at line {sentence.line}, token {i + 1} "
-                                    f"({sentence.tokens[i]!r}): {tag} -> B-{tag[2:]}")
+                    examples.append(f"line {sentence.line_of(i)} ({sentence.tokens[i]!r}): "
+                                    f"{tag} -> B-{tag[2:]}")
             previous = sentence.tags[i]
     return count, examples
 

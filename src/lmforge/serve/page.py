@@ -40,6 +40,9 @@ PAGE_HTML = """<!doctype html>
   #result[hidden], #keybox[hidden], #modelbox[hidden], #error[hidden] { display: none; }
   .predicted { font-size: 14px; color: var(--muted); }
   #label { font-size: 30px; font-weight: 700; margin: 2px 0 14px; }
+  #marked { line-height: 2.1; font-size: 16px; }
+  mark.entity { background: #fff3b0; border-radius: 4px; padding: 1px 3px; }
+  mark.entity sub { font-size: 10px; font-weight: 700; margin-left: 3px; color: #6b5900; }
   .cls { display: grid; grid-template-columns: 140px 1fr 64px; gap: 10px; align-items: center;
          margin: 6px 0; font-size: 14px; }
   .cls .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
@@ -164,10 +167,47 @@ function bar(name, p, top) {
   return row;
 }
 
-function show(prediction, task) {
+function markTokens(prediction, text) {
+  // token runs: entities highlighted in the text (BIO), or each token with its tag
+  const box = document.createElement("div");
+  box.id = "marked";
+  let cursor = 0;
+  const marks = prediction.entities && prediction.entities.length ? prediction.entities
+    : (prediction.entities ? [] : prediction.spans.map(([start, end], i) =>
+      ({start: start, end: end, type: prediction.tags[i]})));
+  for (const m of marks) {
+    if (m.start > cursor) box.appendChild(document.createTextNode(text.slice(cursor, m.start)));
+    const mark = document.createElement("mark");
+    mark.className = "entity";
+    mark.dataset.type = m.type;
+    mark.textContent = text.slice(m.start, m.end);
+    const kind = document.createElement("sub");
+    kind.textContent = m.type;
+    mark.appendChild(kind);
+    if (m.score !== undefined) mark.title = m.type + " " + (100 * m.score).toFixed(1) + "%";
+    box.appendChild(mark);
+    cursor = Math.max(cursor, m.end);
+  }
+  if (cursor < text.length) box.appendChild(document.createTextNode(text.slice(cursor)));
+  return box;
+}
+
+function show(prediction, task, text) {
   const bars = $("bars");
   bars.textContent = "";
-  if (task === "regression") {
+  if (task === "tokens") {
+    const entities = prediction.entities || [];
+    $("caption").textContent = "Entities";
+    $("label").textContent = entities.length ? entities.length + " found" : "(none)";
+    if (!entities.length && prediction.tags && prediction.tags.length &&
+        prediction.tags.some((t) => t !== "O")) {
+      $("caption").textContent = "Tags";
+      $("label").textContent = prediction.tags.length + " tokens";
+      bars.appendChild(markTokens({spans: prediction.spans, tags: prediction.tags}, text));
+    } else {
+      bars.appendChild(markTokens(prediction, text));
+    }
+  } else if (task === "regression") {
     $("caption").textContent = "Predicted value";
     $("label").textContent = prediction.value.toFixed(3);
   } else {
@@ -243,8 +283,8 @@ async function predict() {
     }
     const body = await response.json();
     $("explanation").hidden = true;
-    show(body.predictions[0], body.task);
-    if ($("explain").checked) await explain(payload);
+    show(body.predictions[0], body.task, text);
+    if ($("explain").checked && body.task !== "tokens") await explain(payload);
   } catch (e) {
     showError("Could not reach the server: " + e.message);
   } finally {

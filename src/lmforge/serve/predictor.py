@@ -63,6 +63,9 @@ def predict_texts(classifier: Any, texts: Sequence[str]) -> list[dict[str, Any]]
     (``data.tokenize.sorted_batches``), tokenizing once."""
     from lmforge.inference.surface import logits_to_outputs
 
+    if classifier.task == "tokens":  # token classification: entities with offsets, tags
+        return [{k: row[k] for k in ("entities", "tokens", "spans", "tags")}
+                for row in classifier.predict(list(texts))]
     outputs = logits_to_outputs(classifier.task, classifier.logits(list(texts)))
     decoded = classifier.decode(outputs)
     if classifier.task == "regression":
@@ -84,6 +87,11 @@ def explain_texts(classifier: Any, texts: Sequence[str], method: str | None) -> 
     linear for TF-IDF)."""
     from lmforge.explain.attribute import explain
 
+    if classifier.task == "tokens":
+        from lmforge.serve.errors import BadRequest
+
+        raise BadRequest("explanations are for text classifiers; a token run's /v1/predict "
+                         "already shows each token's tag and the entities")
     out = []
     for e in explain(classifier, list(texts), method=method or "auto"):
         item: dict[str, Any] = {

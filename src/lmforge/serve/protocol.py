@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lmforge.serve.errors import BadRequest, InvalidRequest, PayloadTooLarge
 
-Task = Literal["single", "multi", "regression"]
+Task = Literal["single", "multi", "regression", "tokens"]
 NON_BLANK = r"\S"  # JSON Schema / pydantic patterns match anywhere: "has a non-space character"
 Text = Annotated[str, Field(min_length=1, pattern=NON_BLANK)]
 
@@ -62,6 +62,14 @@ class ExplainRequest(BaseModel):
     )
 
 
+class Entity(BaseModel):
+    text: str = Field(description="The entity as it appears in the text: text[start:end].")
+    type: str = Field(description="Its type, e.g. PER, LOC, ORG.")
+    start: int = Field(description="Character offset of its first character.")
+    end: int = Field(description="Character offset after its last character.")
+    score: float = Field(description="Mean probability of its tokens' predicted tags.")
+
+
 class Prediction(BaseModel):
     label: str | None = Field(default=None, description="Predicted class (single-label runs).")
     labels: list[str] | None = Field(
@@ -69,6 +77,12 @@ class Prediction(BaseModel):
     scores: dict[str, float] | None = Field(
         default=None, description="Probability of each class, in the model's class order.")
     value: float | None = Field(default=None, description="Predicted number (regression runs).")
+    entities: list[Entity] | None = Field(
+        default=None, description="Entities found, with character offsets (token runs, BIO tags).")
+    tokens: list[str] | None = Field(default=None, description="The text's tokens (token runs).")
+    spans: list[list[int]] | None = Field(
+        default=None, description="[start, end) character span of each token (token runs).")
+    tags: list[str] | None = Field(default=None, description="One tag per token (token runs).")
 
 
 class PredictResponse(BaseModel):
