@@ -29,7 +29,7 @@ def ner_sentences(n: int, seed: int = 0) -> list[list[tuple[str, str]]]:
             sentence += _entity(rng.choice(PLACES), "LOC")
         else:
             sentence += _entity(rng.choice(ORGS), "ORG")
-        sentence += [(rng.choice(FILLER), "O") for _ in range(rng.randint(0, 3))] + [(".", "O")]
+        sentence += [(rng.choice(FILLER), "O") for _ in range(rng.randint(0, 6))] + [(".", "O")]
         out.append(sentence)
     return out
 

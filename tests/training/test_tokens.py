@@ -1,0 +1,163 @@
+"""``--task tokens`` through the product on a tiny random-init encoder: train (CRF baseline,
+seqeval report), evaluate, predict (JSONL offsets, CoNLL), the Python API, export --onnx,
+serve, and bad input (exit 2, no run directory left)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lmforge.cli import main
+from tests.helpers import session_rng_kept
+from tests.token_data import ner_sentences, write_conll, write_jsonl, zh_sentences
+
+TINY = {"show_progress": False, "batch_size": 8, "eval_batch_size": 16, "lr": 5e-3,
+        "max_length": 12}
+
+
+@pytest.fixture(scope="module")
+def ner_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Any:
+    """Trained once for the module: 100 BIO sentences, 2 epochs, CRF baseline on; max length 12
+    sub-words so the longer sentences are read as windows."""
+    import lmforge
+
+    root = tmp_path_factory.mktemp("ner")
+    data = write_conll(root / "ner.conll", ner_sentences(100))
+    with session_rng_kept():
+        return lmforge.train(data=str(data), out=str(root / "run"), model=str(tiny_model_dir),
+                             task="tokens", epochs=2, **TINY)
+
+
+def test_train_writes_a_token_run_with_crf_baseline_and_report(ner_run: Any) -> None:
+    run, metrics = ner_run.run_dir, ner_run.metrics
+    assert json.loads((run / "run.json").read_text())["kind"] == "tokens"
+    meta = json.loads((run / "tokens.json").read_text())
+    assert meta["scheme"] == "bio" and meta["unit"] == "word" and meta["labels"][0] == "O"
+    test = metrics["test"]
+    assert set(test["per_type"]) == {"PER", "LOC", "ORG"}
+    assert 0 <= test["precision"] <= 1 and 0 <= test["f1"] <= 1 and 0 < test["accuracy"] <= 1
+    history = metrics["train"]["history"]
+    assert history[1]["train_loss"] < history[0]["train_loss"]  # it learns
+    assert metrics["data"]["encoding"]["train"]["windowed"] > 0  # long sentences as windows
+    baseline = metrics["baseline"]
+    assert baseline["model"] == "CRF (sklearn-crfsuite)" and baseline["test"]["f1"] > 0.5
+    assert "entity F1" in baseline["verdict"]["sentence"]
+    report = (run / "report.md").read_text()
+    for section in ("## Per type", "## Most confused tags", "## Sample sentences", "CRF F1",
+                    baseline["verdict"]["sentence"]):
+        assert section in report
+    from transformers import AutoModelForTokenClassification  # plain transformers loads it
+
+    model = AutoModelForTokenClassification.from_pretrained(str(run / "model"))
+    assert model.config.id2label[0] == "O"
+
+
+def test_evaluate_and_predict_through_the_api_and_cli(ner_run: Any, tmp_path: Path,
+                                                      capsys: Any) -> None:
+    import lmforge
+
+    run = ner_run.run_dir
+    data = write_jsonl(tmp_path / "more.jsonl", ner_sentences(12, seed=5))
+    scores = lmforge.evaluate(run, data)
+    assert scores["sentences"] == 12 and "f1" in scores and scores["samples"]
+    assert main(["-q", "evaluate", str(run), "--data", str(data)]) == 0
+    assert "entity precision" in capsys.readouterr().out
+
+    tagger = lmforge.load(run)
+    long_sentence = [w for s in ner_sentences(6, seed=9) for w, _ in s]  # over 16 sub-words
+    tags = tagger.tag([long_sentence, ["Mary", "left"]])
+    assert [len(t) for t in tags] == [len(long_sentence), 2]
+    assert all(t in tagger.classes_ for t in tags[0])
+
+    text = "John Smith visited Paris today ."
+    rows = lmforge.predict(run, [text])
+    assert rows[0]["tokens"] == text.split() and len(rows[0]["tags"]) == 6
+    for entity in rows[0]["entities"]:
+        assert text[entity["start"]:entity["end"]] == entity["text"]
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text(text + "\nMary joined Globex .\n", encoding="utf-8")
+    out = tmp_path / "pred.jsonl"
+    assert main(["-q", "predict", str(run), "--data", str(texts), "--out", str(out)]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["text"] for line in lines] == [text, "Mary joined Globex ."]
+    assert main(["-q", "predict", str(run), "--data", str(data), "--format", "conll"]) == 0
+    conll = capsys.readouterr().out
+    first_sentence = conll.split("\n\n")[0].split("\n")
+    assert [line.split("\t")[0] for line in first_sentence] == [
+        w for w, _ in ner_sentences(12, seed=5)[0]]
+    assert conll.count("\n\n") == 12
+    assert main(["-q", "predict", str(run), "--data", str(texts), "--format", "csv"]) == 2
+
+
+def test_export_onnx_matches_pytorch_and_loads_as_a_tagger(ner_run: Any, tmp_path: Path) -> None:
+    import lmforge
+
+    out = tmp_path / "onnx"
+    assert main(["-q", "export", str(ner_run.run_dir), "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["export"]["parity"]["fp32"]["max_abs_diff"] < 1e-4
+    onnx, torch_run = lmforge.load(out), lmforge.load(ner_run.run_dir)
+    assert onnx.backend == "onnx"
+    sentences = [[w for w, _ in s] for s in ner_sentences(8, seed=3)]
+    assert onnx.tag(sentences) == torch_run.tag(sentences)
+
+
+def test_serve_returns_entities_with_offsets(ner_run: Any) -> None:
+    from lmforge.serve.app import create_app
+    from tests.serve.conftest import serve_app
+
+    client = serve_app(create_app([ner_run.run_dir]))
+    try:
+        text = "Mary joined Globex today ."
+        body = client.post("/v1/predict", json={"texts": [text]}).json()
+        assert body["task"] == "tokens"
+        prediction = body["predictions"][0]
+        assert prediction["tokens"] == text.split() and len(prediction["tags"]) == 5
+        for entity in prediction["entities"]:
+            assert text[entity["start"]:entity["end"]] == entity["text"]
+        assert client.post("/v1/explain", json={"texts": [text]}).status_code == 400
+        assert "markTokens" in client.get("/").text
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_character_level_chinese_predicts_character_offsets(tmp_path: Path,
+                                                           tiny_model_dir: Path) -> None:
+    import lmforge
+
+    data = write_conll(tmp_path / "zh.conll", zh_sentences(30))
+    with session_rng_kept():
+        run = lmforge.train(data=str(data), out=str(tmp_path / "run"), model=str(tiny_model_dir),
+                            task="tokens", epochs=1, baseline=False, **TINY).run_dir
+    assert json.loads((run / "tokens.json").read_text())["unit"] == "char"
+    row = lmforge.predict(run, ["张伟 去北京了。"])[0]
+    assert row["tokens"] == list("张伟去北京了。") and row["spans"][2] == [3, 4]
+
+
+@pytest.fixture
+def no_leftovers(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+    assert not list(tmp_path.glob(".run*")), "a temp run dir was left behind"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("John\tB-PER\nSmith\n", "line 2: expected 'token<TAB>tag'"),
+    ("a\tS-PER\n", "line 1: unknown tag scheme"),
+    ('{"tokens": ["a"], "tags": ["O"]}\n{"tokens": [], "tags": []}\n',
+     "line 2: a sentence with no tokens"),
+    ('{"tokens": ["a"], "tags": ["O"]}\na\tO\n', "line 2: not valid JSON"),
+])
+def test_bad_token_files_exit_2_and_leave_no_run(no_leftovers: Path, tiny_model_dir: Path,
+                                                 capsys: Any, content: str, message: str) -> None:
+    data = no_leftovers / "bad.conll"
+    data.write_text(content, encoding="utf-8")
+    code = main(["-q", "train", "--task", "tokens", "--data", str(data), "--out",
+                 str(no_leftovers / "run"), "--model", str(tiny_model_dir)])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (no_leftovers / "run").exists()
