@@ -196,7 +196,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             from lmforge.inference.token_rows import predict_tokens_cli
 
             return predict_tokens_cli(clf, args, sys.stdin, sys.stdout)
-    if args.format == "conll":
+    if args.format == "conll" and clf.task != "tokens":
         raise ConfigError("--format conll is for token runs (`lmforge train --task tokens`); "
                           "use csv or jsonl")
     if args.data == "-":
@@ -211,6 +211,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         rows = predict_remote(args.server, texts, key, clf.name)
     else:
         rows = prediction_rows(clf, texts)
+    if clf.task == "tokens":  # a served token run
+        from lmforge.inference.token_rows import write_token_output
+
+        return write_token_output(rows, args)
     columns = row_columns(clf.task, clf.labels)
     if args.out:
         with open(args.out, "w", encoding="utf-8", newline="") as stream:

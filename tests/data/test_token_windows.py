@@ -41,3 +41,11 @@ def test_labels_on_first_subword_and_stitching(tiny_model_dir: Path) -> None:
     fake = [np.eye(len(sentence) + 8)[np.clip(lab, 0, None)] for lab in map(np.array, rows.labels)]
     stitched = stitch(fake, rows, [len(sentence), 1])
     assert stitched[0].argmax(axis=1).tolist() == tags and stitched[1].argmax(axis=1).tolist() == [7]
+
+
+def test_a_bare_word_start_marker_is_dropped() -> None:
+    from lmforge.data.token_windows import _without_bare_space
+
+    assert _without_bare_space([5, 9], {5}) == [9]  # '▁', '江' -> '江'
+    assert _without_bare_space([5], {5}) == [5]  # a lone marker stays (the token is not lost)
+    assert _without_bare_space([7, 5], {5}) == [7, 5]

@@ -121,6 +121,9 @@ def test_serve_returns_entities_with_offsets(ner_run: Any) -> None:
         for entity in prediction["entities"]:
             assert text[entity["start"]:entity["end"]] == entity["text"]
         assert client.post("/v1/explain", json={"texts": [text]}).status_code == 400
+        from lmforge.serve.client import _row  # `predict --server` rows of a token run
+
+        assert _row(text, prediction, "tokens", [])["entities"] == prediction["entities"]
         assert "markTokens" in client.get("/").text
     finally:
         client.__exit__(None, None, None)

@@ -50,11 +50,31 @@ def token_pieces(tokenizer: Any, sentences: Sequence[Sequence[str]]) -> list[lis
     flat = [token for sentence in sentences for token in sentence]
     ids = tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
     unk = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else 0
+    bare = bare_space_ids(tokenizer)
     out, pos = [], 0
     for sentence in sentences:
-        out.append([list(piece) or [unk] for piece in ids[pos:pos + len(sentence)]])
+        out.append([_without_bare_space(list(piece), bare) or [unk]
+                    for piece in ids[pos:pos + len(sentence)]])
         pos += len(sentence)
     return out
+
+
+def bare_space_ids(tokenizer: Any) -> set[int]:
+    """Ids of a SentencePiece/BPE word-start marker standing alone ('▁', 'Ġ'). A token
+    tokenized alone gets one in front when the vocabulary has no '▁X' piece (every Chinese
+    character with multilingual-e5's tokenizer): the label would sit on the marker, the same
+    for every token, and the row would double in length. Such a marker is dropped."""
+    unk = tokenizer.unk_token_id
+    found = set()
+    for marker in ("▁", "Ġ"):
+        token_id = tokenizer.convert_tokens_to_ids(marker)
+        if isinstance(token_id, int) and token_id != unk:
+            found.add(token_id)
+    return found
+
+
+def _without_bare_space(piece: list[int], bare: set[int]) -> list[int]:
+    return piece[1:] if len(piece) > 1 and piece[0] in bare else piece
 
 
 def word_windows(lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:

@@ -61,6 +61,18 @@ def predict_tokens_cli(tagger: Any, args: Any, stdin: TextIO, stdout: TextIO) ->
         rows = tagger.predict([line.rstrip("\n") for line in stdin if line.strip()])
     else:
         rows = token_prediction_rows(tagger, args.data, args.text_col)
+    return write_token_output(rows, args, stdout)
+
+
+def write_token_output(rows: Sequence[dict[str, Any]], args: Any, stdout: TextIO | None = None) -> int:
+    """``rows`` to ``args.out`` (atomically) or stdout, as ``args.format`` (default jsonl)."""
+    import sys
+
+    fmt = args.format or "jsonl"
+    if fmt not in TOKEN_FORMATS:
+        raise ConfigError(f"--format {fmt}: a token run writes jsonl (entities with character "
+                          "offsets) or conll (token<TAB>tag); pass --format jsonl or conll")
+    stdout = stdout or sys.stdout
     if args.out:
         from lmforge.rundir import write_text_atomic
 

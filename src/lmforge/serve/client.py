@@ -83,6 +83,8 @@ def predict_remote(url: str, texts: Sequence[str], api_key: str | None = None,
 def _row(text: str, prediction: dict[str, Any], task: str, labels: list[str]) -> dict[str, Any]:
     from lmforge.inference.rows import prediction_row
 
+    if task == "tokens":  # a token run: entities with offsets, tokens, spans, tags
+        return {"text": text, **prediction}
     if task == "regression":
         return prediction_row(text, task, value=prediction["value"])
     label = prediction["label"] if task == "single" else prediction["labels"]
