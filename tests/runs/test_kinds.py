@@ -18,6 +18,7 @@ from lmforge.rundir import (
     RUN_KINDS,
     SETFIT,
     TFIDF,
+    TOKENS,
     TRANSFORMERS,
     write_config,
     write_json,
@@ -99,6 +100,24 @@ def _tfidf_run(run: Path) -> Path:
     return _run_files(run, TFIDF)
 
 
+def _tokens_run(run: Path) -> Path:
+    import torch
+    from transformers import BertForTokenClassification
+
+    from lmforge.inference.tokens import TOKENS_FILE
+
+    tokenizer = _tokenizer()
+    tags = ["O", "B-PER", "I-PER"]
+    config = _bert_config(tokenizer)
+    config.num_labels, config.id2label = 3, dict(enumerate(tags))  # type: ignore[attr-defined]
+    config.label2id = {k: i for i, k in enumerate(tags)}  # type: ignore[attr-defined]
+    torch.manual_seed(0)
+    BertForTokenClassification(config).save_pretrained(str(run / "model"))
+    tokenizer.save_pretrained(str(run / "model"))  # type: ignore[attr-defined]
+    write_json(run / TOKENS_FILE, {"labels": tags, "scheme": "bio", "unit": "word"})
+    return _run_files(run, TOKENS)
+
+
 def _onnx_run(run: Path, source: Path) -> Path:
     from lmforge.compress.export import export_onnx_model
     from lmforge.inference.onnx import ONNX_FILE
@@ -129,6 +148,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
              SETFIT: _setfit_run(root / SETFIT), TFIDF: _tfidf_run(root / TFIDF)}
     built[ONNX] = _onnx_run(root / ONNX, built[TRANSFORMERS])
     built[ENSEMBLE] = _ensemble_run(root / ENSEMBLE, built[TRANSFORMERS])
+    built[TOKENS] = _tokens_run(root / TOKENS)
     return built
 
 
@@ -136,7 +156,19 @@ BACKENDS = {TRANSFORMERS: "lmforge.inference.torch.Classifier",
             SETFIT: "lmforge.inference.torch.Classifier",
             TFIDF: "lmforge.inference.tfidf.TfidfClassifier",
             ONNX: "lmforge.inference.onnx.OnnxClassifier",
-            ENSEMBLE: "lmforge.inference.ensemble.EnsembleClassifier"}
+            ENSEMBLE: "lmforge.inference.ensemble.EnsembleClassifier",
+            TOKENS: "lmforge.inference.tokens.TokenTagger"}
+TEXT_KINDS = tuple(k for k in RUN_KINDS if k != TOKENS)  # a token run tags tokens instead
+SENTENCES = [["John", "Smith", "visited", "Paris"], ["Mary"]]
+
+
+def _outputs(clf: object, kind: str) -> object:
+    """What the run predicts: probabilities per text, or logits per token of a token run."""
+    import numpy as np
+
+    if kind == TOKENS:
+        return np.concatenate(clf.token_logits(SENTENCES))  # type: ignore[attr-defined]
+    return clf.predict_proba(TEXTS)  # type: ignore[attr-defined]
 
 
 def test_every_kind_has_a_loader() -> None:
@@ -145,7 +177,7 @@ def test_every_kind_has_a_loader() -> None:
     assert tuple(KINDS) == RUN_KINDS == tuple(BACKENDS)
 
 
-@pytest.mark.parametrize("kind", RUN_KINDS)
+@pytest.mark.parametrize("kind", TEXT_KINDS)
 def test_load_then_predict_gives_the_same_surface(runs: dict[str, Path], kind: str) -> None:
     import numpy as np
 
@@ -182,8 +214,18 @@ def test_a_run_without_run_json_is_recognised_from_its_files(
     (old / MANIFEST_FILE).unlink()  # as every run written before run.json existed
     assert run_kind(old) == kind
     assert model_kind(old) == (TRANSFORMERS if kind == ENSEMBLE else kind)
-    np.testing.assert_allclose(load_run(old).predict_proba(TEXTS),
-                               load_run(runs[kind]).predict_proba(TEXTS), atol=1e-6)
+    np.testing.assert_allclose(_outputs(load_run(old), kind), _outputs(load_run(runs[kind]), kind),
+                               atol=1e-6)
+
+
+def test_a_token_run_loads_as_a_tagger(runs: dict[str, Path]) -> None:
+    from lmforge.runs.kinds import run_kind
+    from lmforge.runs.load import load_run
+
+    assert run_kind(runs[TOKENS]) == TOKENS
+    tagger = load_run(runs[TOKENS])
+    assert f"{type(tagger).__module__}.{type(tagger).__name__}" == BACKENDS[TOKENS]
+    assert [len(t) for t in tagger.tag(SENTENCES)] == [4, 1]  # type: ignore[attr-defined]
 
 
 def test_an_ensemble_names_what_its_model_dir_holds(runs: dict[str, Path]) -> None:
@@ -210,7 +252,7 @@ def test_a_run_being_written_loads_without_metrics(runs: dict[str, Path], tmp_pa
 @pytest.mark.parametrize(("manifest", "message"), [
     ({"kind": "tfidf", "format": 2}, r"written by a newer lmforge \(format 2\); upgrade"),
     ({"kind": "hologram", "format": 1}, r"unknown kind of run 'hologram' \(lmforge knows "
-                                         r"transformers, setfit, tfidf, onnx, ensemble\)"),
+                                         r"transformers, setfit, tfidf, onnx, ensemble, tokens\)"),
     ({"kind": "ensemble", "format": 1, "model": "ensemble"}, r"unknown kind 'ensemble' of the "
                                                               r"ensemble's model/"),
     (["tfidf"], r"expected a mapping with \"kind\" and \"format\""),

@@ -45,7 +45,7 @@ class Layer:
 # One vocabulary across commands (README, "Conventions"): a field whose flag was renamed
 # gets its new name here; the old spelling stays accepted, hidden, with a warning.
 FIELD_FLAGS = {"num_threads": "--threads"}
-FORMATS = ("table", "json", "csv", "jsonl")
+FORMATS = ("table", "json", "csv", "jsonl", "conll")  # conll: token<TAB>tag (token runs)
 
 
 def flag_name(field_name: str) -> str:
