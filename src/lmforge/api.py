@@ -77,7 +77,13 @@ def evaluate(run_dir: str | os.PathLike[str], data: str | os.PathLike[str],
     examples = loaded.examples
     check_known(clf.task, examples.targets, clf.labels, str(data))
     logits = clf.logits(examples.texts)
-    return score_outputs(clf.task, logits, examples.targets, clf.labels)
+    metrics = score_outputs(clf.task, logits, examples.targets, clf.labels)
+    from lmforge.eval.diagnostics import one_class_warning
+
+    warning = one_class_warning(metrics, "evaluated")
+    if warning:
+        log.warning("%s", warning)
+    return metrics
 
 
 def predict(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | Sequence[str],

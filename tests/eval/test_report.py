@@ -132,10 +132,10 @@ def test_report_md_sections_and_numbers():
     assert "- rows dropped: empty text 3, duplicates 7" in md
     assert "- texts changed by cleaning: html stripped 7" in md
     assert "(128 tokens, shortened head+tail): train 12, validation 1, test 2" in md
-    assert "(leakage): train/test 4" in md
+    assert "spacing): train/test 4" in md
     assert "- time: 12.3 s" in md and "- throughput: 170.2 samples/s" in md
     assert "- best epoch (weights kept): 2" in md and "- stopped early: no" in md
-    assert "| epoch | step | train loss | validation loss | validation macro-F1 |" in md
+    assert "| epoch | step | train loss (epoch mean) | validation loss | validation macro-F1 |" in md
     assert "| 2 | 44 | 0.5000 | 0.5500 | 0.7500 |" in md
     assert "![training curves](training_curves.png)" in md
     sections = [line for line in md.splitlines() if line.startswith("## ")]
@@ -152,7 +152,7 @@ def test_report_md_minimal_and_options():
     none_scored = render_report_md({"train": TRAIN}, "single", confusion_png=None)
     assert "No held-out split was scored." in none_scored
     no_leak = render_report_md(RUN, "single", data_summary={**DATA, "leakage": {}})
-    assert "(leakage): none" in no_leak
+    assert "spacing): none" in no_leak
 
 
 def test_report_md_escapes_pipes_in_labels():
