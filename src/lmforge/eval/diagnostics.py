@@ -50,7 +50,8 @@ def calibration(confidences: Sequence[float], correct: Sequence[bool],
     bins: list[dict[str, Any]] = []
     totals = [[0, 0.0, 0] for _ in range(n_bins)]  # n, sum of confidence, correct
     for c, ok in zip(confidences, correct, strict=True):
-        i = min(n_bins - 1, max(0, math.ceil(float(c) * n_bins) - 1))
+        # rounded first: 0.7 * 10 is 7.000000000000001 in floating point, not bin (0.7, 0.8]
+        i = min(n_bins - 1, max(0, math.ceil(round(float(c) * n_bins, 9)) - 1))
         totals[i][0] += 1
         totals[i][1] += float(c)
         totals[i][2] += int(bool(ok))
