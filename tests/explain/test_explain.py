@@ -182,7 +182,7 @@ def test_regression_explains_the_predicted_value(regression_run: Path) -> None:
     assert e.target == "value" and e.probabilities is None
     assert e.predicted == pytest.approx(float(clf.predict(["a long and winding film"])[0]), abs=1e-5)
     assert e.target_logit == pytest.approx(e.predicted, abs=1e-4) and _logit_gap_ok(e, 0.01)
-    assert "predicted value:" in format_terminal(e, color=False)
+    assert f"Why the model predicted {e.predicted:.4f}" in format_terminal(e, color=False)
     with pytest.raises(ConfigError, match="regression model with one output; leave --target out"):
         explain(clf, ["x"], target="pos")
 
