@@ -20,6 +20,7 @@ def test_wilson_interval_matches_the_textbook_values() -> None:
     assert ci["low"] == pytest.approx(0.4902, abs=1e-4) and ci["high"] == pytest.approx(0.9433, abs=1e-4)
     perfect = accuracy_interval(50, 50)  # never the degenerate [1, 1] of the normal approximation
     assert perfect["high"] == 1.0 and 0.92 < perfect["low"] < 0.94
+    assert accuracy_interval(30, 30)["high"] == 1.0 and accuracy_interval(0, 30)["low"] == 0.0
     assert accuracy_interval(900, 1000)["high"] - accuracy_interval(900, 1000)["low"] < \
         accuracy_interval(90, 100)["high"] - accuracy_interval(90, 100)["low"]
     with pytest.raises(ValueError, match="n must be positive"):

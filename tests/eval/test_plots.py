@@ -150,10 +150,12 @@ def test_curve_panels_tell_the_truth() -> None:
                for e in (1, 2, 3)]
     panels = curve_panels(history, steps)
     names = [s[0] for s in panels["loss"]["series"]]
-    assert names == ["train loss (per step)", "train loss (epoch mean)", "validation loss"]
+    assert names == ["train loss (per step)", "train loss (epoch mean, mid-epoch)",
+                     "validation loss"]
     per_step = panels["loss"]["series"][0]
     assert per_step[1] == list(range(1, 13)) and per_step[2] == steps
-    assert panels["loss"]["series"][1][1] == [4, 8, 12]  # epoch means at the epoch's last step
+    assert panels["loss"]["series"][1][1] == [2.5, 6.5, 10.5]  # means drawn mid-epoch
+    assert panels["loss"]["series"][2][1] == [4, 8, 12]  # validation: at the epoch's end
     # the scores on their own panel, over the whole [0, 1]: no 0.958-0.972 zoom
     assert panels["scores"]["ylim"] == (0.0, 1.0)
     assert [s[0] for s in panels["scores"]["series"]] == ["validation accuracy"]

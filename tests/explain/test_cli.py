@@ -31,7 +31,7 @@ def test_text_to_terminal_html_and_json(trained_run: Path, tmp_path: Path,
     assert record["method"] == "ig" and record["converged"] is True
     assert record["spans"][3] == [13, 19]
     page = html.read_text(encoding="utf-8")
-    assert "Why the model run said what it said" in page and "superb</span>" in page
+    assert "run: why the model said what it said" in page and "superb</span>" in page
     assert "<h2>Text 1: Why the model said &#x27;pos&#x27;</h2>" in page
 
 

@@ -34,8 +34,10 @@ def accuracy_interval(correct: int, n: int) -> dict[str, Any]:
     z2 = Z_95 * Z_95
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = Z_95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    # at 0 or n right the bound is exactly 0 or 1; floating point would miss it by 1e-16
     return {"method": "wilson", "level": CONFIDENCE_LEVEL,
-            "low": max(0.0, centre - half), "high": min(1.0, centre + half)}
+            "low": 0.0 if correct == 0 else max(0.0, centre - half),
+            "high": 1.0 if correct == n else min(1.0, centre + half)}
 
 
 def calibration(confidences: Sequence[float], correct: Sequence[bool],

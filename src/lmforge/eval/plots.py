@@ -155,11 +155,17 @@ def curve_panels(history: Sequence[dict[str, Any]],
     few = epochs < MIN_CURVE_POINTS
     when = f"{epochs} epoch" + ("s" if epochs != 1 else "")
 
+    # an epoch's mean training loss is over all its steps: drawn at the epoch's middle step;
+    # validation is measured at its end
+    mids = ([(before + 1 + x) / 2 for before, x in zip([0, *xs[:-1]], xs, strict=True)]
+            if by_step else xs)
+
     def series(key: str, style: str) -> tuple[str, list[Any], list[float], str] | None:
-        points = [(x, h[key]) for x, h in zip(xs, history, strict=True) if h.get(key) is not None]
+        at = mids if key == "train_loss" else xs
+        points = [(x, h[key]) for x, h in zip(at, history, strict=True) if h.get(key) is not None]
         if len(points) < MIN_CURVE_POINTS:
             return None
-        return (_nice(key).replace("train loss", "train loss (epoch mean)"),
+        return (_nice(key).replace("train loss", "train loss (epoch mean, mid-epoch)"),
                 [p[0] for p in points], [p[1] for p in points], style)
 
     def written(keys: Sequence[str]) -> str:
@@ -217,14 +223,20 @@ def save_curves_png(history: Sequence[dict[str, Any]], path: str | os.PathLike[s
         if panel.get("ylim"):
             ax.set_ylim(*panel["ylim"])
         if panel["note"]:
-            ax.text(0.5, 0.5, panel["note"].replace(": ", ":\n", 1).replace(", ", "\n"),
-                    transform=ax.transAxes, ha="center", va="center", fontsize=10,
+            # beside the curves when some are drawn (per-step loss), else in the middle
+            corner = bool(panel["series"])
+            ax.text(0.97 if corner else 0.5, 0.97 if corner else 0.5,
+                    panel["note"].replace(": ", ":\n", 1).replace(", ", "\n"),
+                    transform=ax.transAxes, ha="right" if corner else "center",
+                    va="top" if corner else "center", fontsize=10,
                     bbox={"boxstyle": "round", "facecolor": "#fff8c5", "edgecolor": "0.8"})
+        if not panel["series"]:
+            ax.set_xticks([])
         ax.set_xlabel(panels["x_label"])
         ax.set_ylabel(y_label)
         ax.grid(alpha=0.3)
         if panel["series"]:
-            ax.legend(loc="best", fontsize=8, frameon=False)
+            ax.legend(loc="lower left" if panel["note"] else "best", fontsize=8, frameon=False)
     axes[0].set_title("Loss")
     if has_scores:
         axes[1].set_title("Validation")
@@ -248,7 +260,7 @@ def save_reliability_png(calibration: dict[str, Any], path: str | os.PathLike[st
     top.bar([c for c, _ in filled], [b["accuracy"] for _, b in filled], width=width * 0.9,
             color="tab:blue", alpha=0.8, label="accuracy")
     top.plot([b["confidence"] for _, b in filled], [b["accuracy"] for _, b in filled], "o",
-             color="tab:red", markersize=4, label="mean confidence in the bin")
+             color="tab:red", markersize=4, label="accuracy at the bin's mean confidence")
     top.set_xlim(0, 1)
     top.set_ylim(0, 1)
     top.set_ylabel("accuracy")

@@ -52,7 +52,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     sys.stdout.write("\n".join(format_terminal(e, color) for e in explanations))
     if config.html:
         write_text_atomic(Path(config.html), format_html(
-            explanations, title=f"Why the model {Path(config.run_dir).name} said what it said"))
+            explanations, title=f"{Path(config.run_dir).name}: why the model said what it said"))
         sys.stdout.write(f"html: {config.html}\n")
     if config.json:
         write_json(Path(config.json), [e.as_dict() for e in explanations])
