@@ -27,7 +27,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) 
 def test_run_dir_has_every_artifact(trained_run: Path) -> None:
     for name in ("model/config.json", "model/model.safetensors", "model/tokenizer.json",
                  "config.yaml", "metrics.json", "report.md", "confusion_matrix.png", "README.md",
-                 "training_curves.png"):
+                 "training_curves.png", "reliability.png", "mistakes.csv"):
         assert (trained_run / name).is_file(), name
     assert not (trained_run / "checkpoints").exists()
     assert not list(trained_run.parent.glob(".run.tmp-*"))
@@ -43,6 +43,20 @@ def test_metrics_json_shape_and_learning(trained_run: Path) -> None:
     assert metrics["data"]["splits"] == {"train": 210, "validation": 30, "test": 60}
     history = metrics["train"]["history"]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
+    # every optimizer step's loss is recorded; an epoch's train_loss is its mean, not the
+    # moving average of its last batches
+    steps = metrics["train"]["step_losses"]
+    assert len(steps) == metrics["train"]["steps"] == history[-1]["step"]
+    first = steps[:history[0]["step"]]
+    assert min(first) <= history[0]["train_loss"] <= max(first)
+    assert abs(history[0]["train_loss"] - sum(first) / len(first)) < 0.05
+    interval = test["accuracy_interval"]
+    assert interval["method"] == "wilson" and interval["low"] <= test["accuracy"] <= interval["high"]
+    assert 0 <= test["calibration"]["ece"] <= 1 and len(test["calibration"]["bins"]) == 10
+    assert sum(b["n"] for b in test["calibration"]["bins"]) == test["n"]
+    report = (trained_run / "report.md").read_text(encoding="utf-8")
+    assert "Wilson score interval" in report and "Expected calibration error" in report
+    assert "### Most confident mistakes (test)" in report
     # the synthetic task is easy: a model that learned anything gets most right
     assert test["accuracy"] >= 0.8
 
@@ -158,12 +172,20 @@ def test_import_is_lazy() -> None:
 def test_separate_test_file_and_leakage_reported(tmp_path: Path, tiny_model_dir: Path) -> None:
     rows = sentiment_rows(160)
     train = write_csv(tmp_path / "train.csv", rows[:120])
-    test = write_csv(tmp_path / "test.csv", rows[100:160])  # 20 texts also in train
+    # 20 texts also in train, and 5 that differ from train's only in case and punctuation
+    near = [(text.upper() + "!!", label) for text, label in rows[:5]]
+    test = write_csv(tmp_path / "test.csv", rows[100:160] + near)
     result = lmforge.train(data=str(train), test=str(test), out=str(tmp_path / "run"),
                            model=str(tiny_model_dir), **{**FAST, "epochs": 1})
     data = result.metrics["data"]
-    # the 20 shared texts land in train or in the validation part carved out of it
+    # the 25 shared texts land in train or in the validation part carved out of it
     assert set(data["leakage"]) <= {"train/test", "validation/test"}
-    assert sum(data["leakage"].values()) == 20 and data["leakage"]["train/test"] > 0
-    assert data["splits"]["test"] == 60 and result.metrics["test"]["n"] == 60
-    assert "leakage" in (result.run_dir / "report.md").read_text(encoding="utf-8")
+    assert sum(data["leakage"].values()) == 25 and data["leakage"]["train/test"] > 0
+    assert data["splits"]["test"] == 65 and result.metrics["test"]["n"] == 65
+    # the terminal's warnings, the same lines, at the top of report.md
+    leaks = [w for w in data["warnings"] if w.startswith("leakage: ")]
+    assert len(leaks) == len(data["leakage"])
+    report = (result.run_dir / "report.md").read_text(encoding="utf-8")
+    warnings = report.split("## Results")[0]
+    assert "## Warnings" in warnings
+    assert all(f"- {w}" in warnings for w in data["warnings"] + result.metrics["warnings"])

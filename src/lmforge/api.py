@@ -61,6 +61,7 @@ def evaluate(run_dir: str | os.PathLike[str], data: str | os.PathLike[str],
              text_col: str | None = None, label_col: str | None = None) -> dict[str, Any]:
     """Metrics of a trained run on a labelled file (same shape as metrics.json's ``test``)."""
     from lmforge.data import load_examples, load_like_training, training_columns
+    from lmforge.eval.diagnostics import one_class_warning
     from lmforge.labels import check_known
     from lmforge.scoring import score_outputs
 
@@ -85,7 +86,11 @@ def evaluate(run_dir: str | os.PathLike[str], data: str | os.PathLike[str],
     examples = loaded.examples
     check_known(clf.task, examples.targets, clf.labels, str(data))
     logits = clf.logits(examples.texts)
-    return score_outputs(clf.task, logits, examples.targets, clf.labels)
+    metrics = score_outputs(clf.task, logits, examples.targets, clf.labels)
+    warning = one_class_warning(metrics, "evaluated")
+    if warning:
+        log.warning("%s", warning)
+    return metrics
 
 
 def predict(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | Sequence[str],

@@ -19,6 +19,7 @@ def score_outputs(
     """Metrics from raw logits (numpy, n x k). Loss is the unweighted task loss."""
     import numpy as np
 
+    from lmforge.eval.diagnostics import accuracy_interval, calibration
     from lmforge.eval.metrics import (
         classification_metrics,
         multilabel_metrics,
@@ -34,7 +35,12 @@ def score_outputs(
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         loss = float(-log_probs[np.arange(len(y)), y].mean()) if len(y) else None
-        return classification_metrics(y.tolist(), outputs.argmax(axis=1).tolist(), list(labels), loss)
+        predicted = outputs.argmax(axis=1)
+        metrics = classification_metrics(y.tolist(), predicted.tolist(), list(labels), loss)
+        correct = predicted == y
+        metrics["accuracy_interval"] = accuracy_interval(int(correct.sum()), len(y))
+        metrics["calibration"] = calibration(outputs.max(axis=1).tolist(), correct.tolist())
+        return metrics
     if task == Task.MULTI:
         index = {label: i for i, label in enumerate(labels)}
         y = np.zeros((len(targets), len(labels)), dtype=np.int64)
@@ -50,6 +56,18 @@ def score_outputs(
     pred = outputs * std + mean
     loss = float(np.mean(((pred - gold) / std) ** 2)) if len(gold) else None
     return regression_metrics(gold.tolist(), pred.tolist(), loss)
+
+
+def mistakes(logits: Any, targets: Sequence[Any], labels: Sequence[str],
+             texts: Sequence[str]) -> list[dict[str, Any]]:
+    """Single-label: every misclassified text, most confident first per class pair
+    (``eval.diagnostics.confident_mistakes``)."""
+    from lmforge.eval.diagnostics import confident_mistakes
+    from lmforge.inference.surface import logits_to_outputs
+
+    index = {label: i for i, label in enumerate(labels)}
+    return confident_mistakes(logits_to_outputs(Task.SINGLE, logits),
+                              [index[t] for t in targets], labels, texts)
 
 
 def headline(task: str) -> str:

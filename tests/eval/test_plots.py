@@ -139,3 +139,50 @@ def test_curves_png(tmp_path: Path, history: list[dict]):
 def test_curves_need_a_history(tmp_path: Path):
     with pytest.raises(ValueError, match="history is empty"):
         save_curves_png([], tmp_path / "curves.png")
+
+
+def test_curve_panels_tell_the_truth() -> None:
+    from lmforge.eval.plots import curve_panels
+
+    steps = [1.2, 1.0, 0.9, 0.8, 0.7, 0.6, 0.55, 0.5, 0.45, 0.4, 0.38, 0.35]
+    history = [{"epoch": e, "step": 4 * e, "train_loss": sum(steps[4 * e - 4:4 * e]) / 4,
+                "validation_loss": 0.5 / e, "validation_accuracy": 0.958 + 0.007 * e}
+               for e in (1, 2, 3)]
+    panels = curve_panels(history, steps)
+    names = [s[0] for s in panels["loss"]["series"]]
+    assert names == ["train loss (per step)", "train loss (epoch mean, mid-epoch)",
+                     "validation loss"]
+    per_step = panels["loss"]["series"][0]
+    assert per_step[1] == list(range(1, 13)) and per_step[2] == steps
+    assert panels["loss"]["series"][1][1] == [2.5, 6.5, 10.5]  # means drawn mid-epoch
+    assert panels["loss"]["series"][2][1] == [4, 8, 12]  # validation: at the epoch's end
+    # the scores on their own panel, over the whole [0, 1]: no 0.958-0.972 zoom
+    assert panels["scores"]["ylim"] == (0.0, 1.0)
+    assert [s[0] for s in panels["scores"]["series"]] == ["validation accuracy"]
+    assert panels["loss"]["note"] is None and panels["epochs"] == 3
+
+
+def test_one_epoch_is_said_not_drawn() -> None:
+    from lmforge.eval.plots import curve_panels
+
+    history = [{"epoch": 1, "step": 4, "train_loss": 0.8, "validation_loss": 0.6,
+                "validation_accuracy": 0.965, "validation_macro_f1": 0.961}]
+    panels = curve_panels(history, [1.0, 0.9, 0.7, 0.6])
+    assert [s[0] for s in panels["loss"]["series"]] == ["train loss (per step)"]
+    assert panels["scores"]["series"] == []
+    assert panels["loss"]["note"] == ("1 epoch, no curve to draw: mean train loss 0.8000, "
+                                      "validation loss 0.6000")
+    assert panels["scores"]["note"] == ("1 epoch, no curve to draw: validation macro-F1 0.9610, "
+                                        "validation accuracy 0.9650")
+    regression = curve_panels([{"step": 5, "validation_mse": 2.0}, {"step": 10,
+                                                                    "validation_mse": 1.5}])
+    assert regression["scores"]["ylim"] == (0.0, pytest.approx(2.2))
+
+
+def test_reliability_png(tmp_path: Path) -> None:
+    from lmforge.eval.diagnostics import calibration
+    from lmforge.eval.plots import save_reliability_png
+
+    path = save_reliability_png(calibration([0.9, 0.6, 0.99, 0.3], [True, False, True, True]),
+                                tmp_path / "reliability.png")
+    assert_png(path)

@@ -132,10 +132,10 @@ def test_report_md_sections_and_numbers():
     assert "- rows dropped: empty text 3, duplicates 7" in md
     assert "- texts changed by cleaning: html stripped 7" in md
     assert "(128 tokens, shortened head+tail): train 12, validation 1, test 2" in md
-    assert "(leakage): train/test 4" in md
+    assert "spacing): train/test 4" in md
     assert "- time: 12.3 s" in md and "- throughput: 170.2 samples/s" in md
     assert "- best epoch (weights kept): 2" in md and "- stopped early: no" in md
-    assert "| epoch | step | train loss | validation loss | validation macro-F1 |" in md
+    assert "| epoch | step | train loss (epoch mean) | validation loss | validation macro-F1 |" in md
     assert "| 2 | 44 | 0.5000 | 0.5500 | 0.7500 |" in md
     assert "![training curves](training_curves.png)" in md
     sections = [line for line in md.splitlines() if line.startswith("## ")]
@@ -152,7 +152,7 @@ def test_report_md_minimal_and_options():
     none_scored = render_report_md({"train": TRAIN}, "single", confusion_png=None)
     assert "No held-out split was scored." in none_scored
     no_leak = render_report_md(RUN, "single", data_summary={**DATA, "leakage": {}})
-    assert "(leakage): none" in no_leak
+    assert "spacing): none" in no_leak
 
 
 def test_report_md_escapes_pipes_in_labels():
@@ -227,3 +227,45 @@ def test_model_card_without_scores_has_no_model_index():
                              metrics={"train": TRAIN}, config=CONFIG, usage_dir="runs/m")
     assert "model-index" not in front_matter(card)
     assert "No held-out split was scored." in card
+
+
+def test_report_md_warnings_first_and_what_to_look_at_next():
+    from lmforge.eval.diagnostics import accuracy_interval, calibration, confident_mistakes
+
+    test = {**SINGLE, "accuracy_interval": accuracy_interval(4, 6),
+            "calibration": calibration([0.9, 0.8, 0.7, 0.6, 0.9, 0.5],
+                                       [True, True, False, True, False, True])}
+    baseline_test = classification_metrics([0, 0, 0, 1, 1, 2], [0, 1, 1, 1, 1, 2],
+                                           ["a", "b", "c"])
+    warnings = ["120 of 700 training texts are longer than 128 tokens and are shortened"]
+    model_warning = "the model predicts 'a' for 6 of 6 test texts (100%; its true share is 50%)"
+    run = {**RUN, "test": test, "data": {**DATA, "warnings": warnings},
+           "warnings": [model_warning], "baseline": {"model": "TF-IDF", "test": baseline_test}}
+    mistakes = confident_mistakes([[0.1, 0.9, 0.0], [0.2, 0.7, 0.1], [0.3, 0.2, 0.5]] * 2,
+                                  [0, 0, 1, 0, 0, 1], ["a", "b", "c"],
+                                  ["one | two", "x" * 300, "c?", "d", "e", "f"])
+    md = render_report_md(run, "single", data_summary=run["data"], train_summary=TRAIN,
+                          mistakes=mistakes, details={"mistakes": "mistakes.csv",
+                                                      "reliability": "reliability.png"})
+    head = md.split("## Results")[0]
+    assert f"## Warnings\n\n- {warnings[0]}\n- {model_warning}\n" in head
+    assert ("Test accuracy 0.6667, 95% confidence interval 0.3000 to 0.9032 (Wilson score "
+            "interval, n=6)") in md
+    assert "Expected calibration error (ECE): 0.4333" in md
+    assert "![reliability diagram](reliability.png)" in md
+    assert "6 test texts are misclassified, over 2 (true, predicted) class pairs" in md
+    assert "all of them in `mistakes.csv`" in md
+    assert "| a | b | 0.900 | one \\| two |" in md and "x" * 159 + "…" in md
+    assert md.count("| a | b |") == 3  # at most 3 per pair
+    assert "| class | support | this model | baseline | difference (points) |" in md
+    assert "| a | 3 | 0.8000 | 0.5000 | +30.0 |" in md
+    clean = render_report_md(RUN, "single", data_summary=DATA, train_summary=TRAIN)
+    assert "## Warnings" not in clean and "Most confident mistakes" not in clean
+
+
+def test_terminal_report_shows_the_interval_and_calibration():
+    from lmforge.eval.diagnostics import accuracy_interval, calibration
+
+    text = format_report({**SINGLE, "accuracy_interval": accuracy_interval(4, 6),
+                          "calibration": calibration([0.9] * 6, [True] * 6)}, "single")
+    assert "95% interval 0.3000 to 0.9032 (wilson)" in text and "ECE 0.1000" in text

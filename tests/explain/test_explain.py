@@ -182,7 +182,7 @@ def test_regression_explains_the_predicted_value(regression_run: Path) -> None:
     assert e.target == "value" and e.probabilities is None
     assert e.predicted == pytest.approx(float(clf.predict(["a long and winding film"])[0]), abs=1e-5)
     assert e.target_logit == pytest.approx(e.predicted, abs=1e-4) and _logit_gap_ok(e, 0.01)
-    assert "predicted value:" in format_terminal(e, color=False)
+    assert f"Why the model predicted {e.predicted:.4f}" in format_terminal(e, color=False)
     with pytest.raises(ConfigError, match="regression model with one output; leave --target out"):
         explain(clf, ["x"], target="pos")
 
@@ -225,3 +225,35 @@ def test_scores_too_small_to_matter_stay_uncoloured(trained_clf: Any) -> None:
     strong = replace(e, scores=[0.001] * (len(e.words) - 1) + [0.5])
     coloured = format_terminal(strong, color=True)
     assert coloured.count("\x1b[48;5;40m") == 2  # the last word, and the legend's "strong +"
+
+
+def test_why_not_is_the_difference_of_two_explanations(trained_clf: Any) -> None:
+    text = "the film was superb but the ending was awful"
+    (pos,) = explain(trained_clf, [text], method="ig", target="pos")
+    (neg,) = explain(trained_clf, [text], method="ig", target="neg")
+    plain, versus = explain(trained_clf, [text], method="ig", target="pos", why_not="neg")
+    assert plain.versus is None and versus.versus == "neg" and versus.target == "pos"
+    assert versus.scores == pytest.approx([a - b for a, b in zip(pos.scores, neg.scores,
+                                                                  strict=True)], abs=1e-6)
+    assert versus.target_logit == pytest.approx(pos.target_logit - neg.target_logit)
+    assert versus.relative_gap is not None and versus.relative_gap < 0.05  # still complete
+    # nothing to contrast when the explained label is the one asked about
+    assert len(explain(trained_clf, [text], method="occlusion", target="neg",
+                       why_not="neg")) == 1
+
+
+def test_top_words_merge_repeats_and_cut_text_keeps_its_spacing(trained_clf: Any) -> None:
+    from dataclasses import replace
+
+    from lmforge.explain.render import dropped_text, headline, top_words
+
+    (e,) = explain(trained_clf, ["superb superb film , superb"], method="occlusion")
+    line = top_words(e)
+    assert line.count("superb") == 1 and "(x3, summed)" in line
+    merged = sum(s for w, s in zip(e.words, e.scores, strict=True) if w == "superb")
+    assert f"superb {merged:+.3f} (x3, summed)" in line
+    text = "it cost 15,000 dollars, said the man"
+    cut = replace(e, text=text, truncated=True, dropped_words=["15", ",", "000", "dollars"],
+                  dropped_spans=[(8, 10), (10, 11), (11, 14), (15, 22)], max_length=8)
+    assert dropped_text(cut) == "'15,000 dollars'"
+    assert "4 words were not read: '15,000 dollars'" in "\n".join(headline(cut))

@@ -244,3 +244,24 @@ def test_mostly_long_texts_get_the_window_advice() -> None:
     assert few_long is not None and few_long.suggestion.startswith("Raise --max-length")
     assert "--long-text window" in few_long.suggestion
     assert check_lengths(rows, [50] * 10, 128, "MiniLM") is None
+
+
+def test_train_and_inspect_share_one_leakage_definition() -> None:
+    from lmforge.data.clean import Examples
+    from lmforge.data.split import find_leakage
+    from lmforge.inspect.checks import Row, check_leakage
+
+    train = ["Great film!", "A dull plot.", "Loved it", "Superb cast"]
+    test = ["great film", "A dull plot.", "loved it!!!", "Something new", "great  film"]
+    counted = find_leakage({"train": Examples(train, ["x"] * 4, "single"),
+                            "test": Examples(test, ["x"] * 5, "single")})
+    finding = check_leakage([Row(i + 2, t, "x") for i, t in enumerate(train)],
+                            [Row(i + 2, t, "x") for i, t in enumerate(test)], "test.csv")
+    assert counted == {"train/test": 4} and finding is not None and finding.count == 4
+    assert finding.summary.startswith("1 texts of test.csv are identical to texts of the "
+                                      "training data, and 3 more differ only in case")
+    warnings = train_warnings({"leakage": counted}, 4, "single")
+    assert warnings == ["leakage: 4 texts of the test split are also in the train split "
+                        "(identical, or differing only in case, punctuation or spacing): "
+                        "scores on test will be optimistic. Remove them from one side; "
+                        "`lmforge inspect --data FILE --test FILE` lists them."]

@@ -133,18 +133,31 @@ def tfidf_metrics(summary: dict[str, Any], data_summary: dict[str, Any]) -> dict
 
 
 def write_tfidf_artifacts(tmp: Path, model: TfidfModel, metrics: dict[str, Any],
-                          config: dict[str, Any], out: Path) -> None:
+                          config: dict[str, Any], out: Path, test_part: Any = None) -> None:
     """model/, metrics.json, confusion_matrix.png, report.md and README.md of a tfidf run
-    (config.yaml is written by the caller, like for every run)."""
+    (config.yaml is written by the caller, like for every run); with the test split,
+    mistakes.csv and the reliability diagram too."""
+    from lmforge.eval.details import write_test_details
+    from lmforge.eval.diagnostics import model_warnings
     from lmforge.eval.plots import save_confusion_matrix_png
     from lmforge.eval.report import render_model_card, render_report_md
     from lmforge.models.tfidf import save_tfidf
     from lmforge.rundir import TFIDF, write_json, write_manifest, write_text_atomic
+    from lmforge.scoring import mistakes as find_mistakes
 
     task, labels = model.task, model.labels
     save_tfidf(model, tmp / "model")
     write_manifest(tmp, TFIDF)
+    metrics["warnings"] = model_warnings(metrics)
+    for message in metrics["warnings"]:
+        log.warning("%s", message)
     write_json(tmp / "metrics.json", metrics)
+    mistakes = None
+    if task == "single" and test_part is not None and len(test_part):
+        mistakes = find_mistakes(model.scores(test_part.texts), test_part.targets, labels,
+                                 test_part.texts)
+    details = write_test_details(tmp, metrics, mistakes,
+                                 test_part.rows if test_part is not None else ())
     confusion = None
     if task == "single" and "test" in metrics:
         confusion = "confusion_matrix.png"
@@ -152,7 +165,7 @@ def write_tfidf_artifacts(tmp: Path, model: TfidfModel, metrics: dict[str, Any],
                                   title=f"Confusion matrix (test, n={metrics['test']['n']})")
     write_text_atomic(tmp / "report.md", render_report_md(
         metrics, task, data_summary=metrics["data"], train_summary=metrics["train"],
-        confusion_png=confusion))
+        confusion_png=confusion, mistakes=mistakes, details=details))
     write_text_atomic(tmp / "README.md", render_model_card(
         model_name=out.name, base_model=baseline_name(task), task=task, labels=labels,
         metrics=metrics, config=config, usage_dir=str(out), backend="tfidf"))

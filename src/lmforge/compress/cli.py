@@ -56,6 +56,9 @@ def add_compress_cli(sub: Any) -> None:
                          "test file or test split)")
     compare.add_argument("--out", help="also write the report here (FILE.md, chart beside it)")
     compare.add_argument("--threads", type=int, default=2, help="CPU threads (default: 2)")
+    compare.add_argument("--rounds", type=int, default=3,
+                         help="timing rounds, interleaved across the runs; speed is the median "
+                         "with the slowest and fastest round (default: 3)")
     compare.add_argument("--latency-runs", type=int, default=50,
                          help="single-text calls timed for p50/p95 (default: 50)")
     compare.add_argument("--throughput-texts", type=int, default=512,
@@ -102,23 +105,30 @@ def cmd_distill(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from lmforge.compress.compare import compare_runs
+    from lmforge.compress.compare import compare
     from lmforge.compress.measure import BenchSettings
-    from lmforge.compress.report import markdown_table, write_report
+    from lmforge.compress.report import markdown_table, per_class_table, write_report
     from lmforge.errors import ConfigError
 
     problems = [f"--{name.replace('_', '-')} must be >= 1"
-                for name in ("threads", "latency_runs", "throughput_texts")
+                for name in ("threads", "latency_runs", "throughput_texts", "rounds")
                 if getattr(args, name) < 1]
     if problems:
         raise ConfigError("invalid compare settings: " + "; ".join(problems))
     bench = BenchSettings(threads=args.threads, latency_runs=args.latency_runs,
-                          throughput_texts=args.throughput_texts)
-    rows = compare_runs(args.run_dirs, args.data, bench)
+                          throughput_texts=args.throughput_texts, rounds=args.rounds)
+    result = compare(args.run_dirs, args.data, bench)
+    rows = result.rows
     sys.stdout.write(markdown_table(rows) + "\n")
+    per_class = per_class_table(rows)
+    if per_class:
+        sys.stdout.write("\nPer class (test F1):\n" + per_class + "\n")
+    for note in result.notes:
+        sys.stdout.write(f"\n{note}")
+    sys.stdout.write("\n" if result.notes else "")
     if args.out:
         out = Path(args.out)
         report = write_report(out.parent, "Comparison of " + ", ".join(r.name for r in rows),
-                              rows, bench, stem=out.stem)
+                              rows, bench, result.notes, stem=out.stem)
         sys.stdout.write(f"report: {report}\n")
     return 0

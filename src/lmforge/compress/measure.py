@@ -36,6 +36,7 @@ class BenchSettings:
     throughput_batch: int = 32
     throughput_texts: int = 512  # texts pushed through in batches of throughput_batch
     warmup: int = 3
+    rounds: int = 1  # timing rounds (compare interleaves them across runs): median, min, max
 
 
 @dataclass
@@ -56,6 +57,11 @@ class Measurement:
     test_source: str | None
     test_metrics: dict[str, Any] = field(default_factory=dict, repr=False)
     """The full metrics.json-shaped scores (not part of the table)."""
+    throughput_min: float | None = None  # over the timing rounds (``throughput``: the median)
+    throughput_max: float | None = None
+    latency_p50_min_ms: float | None = None  # the p50 of each round, lowest and highest
+    latency_p50_max_ms: float | None = None
+    rounds: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "test_metrics"}
@@ -204,38 +210,79 @@ def time_throughput(clf: Any, texts: Sequence[str], batch: int, n_texts: int,
     return len(pool) / (time.perf_counter() - start)
 
 
+@dataclass
+class Timings:
+    """What the timing rounds of one model measured: every single-text latency (ms) and
+    the throughput (texts/s) of each round."""
+
+    latencies: list[float] = field(default_factory=list)
+    round_p50: list[float] = field(default_factory=list)
+    throughputs: list[float] = field(default_factory=list)
+
+
+def time_rounds(models: Sequence[Any], texts: Sequence[str], bench: BenchSettings) -> list[Timings]:
+    """Time every model in ``bench.rounds`` rounds, interleaved (round 1 of each model, then
+    round 2 of each, ...), so a spell of load on the machine hits all of them rather than
+    one; each round times ``latency_runs / rounds`` single-text calls (at least 1) and
+    ``throughput_texts`` texts in batches. Warm-up calls run once per model, first."""
+    import statistics
+
+    out = [Timings() for _ in models]
+    per_round = max(1, bench.latency_runs // max(1, bench.rounds))
+    sizes = [clf.batch_size for clf in models]
+    try:
+        for clf in models:
+            clf.batch_size = max(clf.batch_size, bench.throughput_batch)  # one forward per call
+        with torch_threads(bench.threads), quiet_truncation_logs():
+            for r in range(max(1, bench.rounds)):
+                for clf, t in zip(models, out, strict=True):
+                    latencies = time_latency(clf, texts, per_round, bench.warmup if r == 0 else 0)
+                    t.latencies += latencies
+                    t.round_p50.append(statistics.median(latencies))
+                    t.throughputs.append(time_throughput(clf, texts, bench.throughput_batch,
+                                                         bench.throughput_texts,
+                                                         bench.warmup if r == 0 else 1))
+    finally:
+        for clf, size in zip(models, sizes, strict=True):
+            clf.batch_size = size
+    return out
+
+
 def measure(clf: Any, name: str, test: Any | None, bench: BenchSettings | None = None,
-            model_dir: Path | None = None, parameters: int | None = None) -> Measurement:
+            model_dir: Path | None = None, parameters: int | None = None,
+            timings: Timings | None = None, metrics: dict[str, Any] | None = None) -> Measurement:
     """Size, speed at ``bench.threads`` threads, and test scores of a loaded classifier.
 
     ``clf`` may be a ``Classifier``, an ``OnnxClassifier`` (build it with
     ``num_threads=bench.threads``: ONNX Runtime's count is fixed per session), a TF-IDF
     run's ``TfidfClassifier`` or an ``EnsembleClassifier`` (both parts timed and sized).
+    ``timings`` / ``metrics``: measured already (``compare`` times several models
+    interleaved and scores them before timing anything).
     """
+    import statistics
+
     from lmforge.compress.rundata import score
 
     bench = bench or BenchSettings()
     texts = list(test.texts) if test is not None and len(test) else list(SAMPLE_TEXTS)
     backend = backend_of(clf)
     size = size_mb(clf, model_dir)
-    batch_size = clf.batch_size
-    clf.batch_size = max(batch_size, bench.throughput_batch)  # one forward per timed call
-    try:
-        with torch_threads(bench.threads), quiet_truncation_logs():
-            latencies = time_latency(clf, texts, bench.latency_runs, bench.warmup)
-            throughput = time_throughput(clf, texts, bench.throughput_batch,
-                                         bench.throughput_texts, bench.warmup)
-    finally:
-        clf.batch_size = batch_size
-    metrics = score(clf, test) if test is not None and len(test) else {}
+    if timings is None:
+        (timings,) = time_rounds([clf], texts, bench)
+    if metrics is None:
+        metrics = score(clf, test) if test is not None and len(test) else {}
     row = Measurement(
         name=name, run_dir=str(clf.run_dir), backend=backend,
         parameters=parameters if parameters is not None else parameters_of(clf),
-        size_mb=size, latency_p50_ms=percentile(latencies, 50),
-        latency_p95_ms=percentile(latencies, 95), throughput=throughput,
+        size_mb=size, latency_p50_ms=percentile(timings.latencies, 50),
+        latency_p95_ms=percentile(timings.latencies, 95),
+        throughput=statistics.median(timings.throughputs),
         accuracy=metrics.get("accuracy"), macro_f1=metrics.get("macro_f1"),
         test_n=len(test) if test is not None else None,
         test_source=test.source if test is not None else None, test_metrics=metrics,
+        throughput_min=min(timings.throughputs), throughput_max=max(timings.throughputs),
+        latency_p50_min_ms=min(timings.round_p50), latency_p50_max_ms=max(timings.round_p50),
+        rounds=len(timings.throughputs),
     )
     log.info("%s (%s): %d parameters, %.1f MB, p50 %.1f ms, %.0f texts/s at batch %d%s",
              name, backend, row.parameters, row.size_mb, row.latency_p50_ms, row.throughput,

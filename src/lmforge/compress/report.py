@@ -30,11 +30,46 @@ def table_rows(rows: Sequence[Measurement]) -> list[list[str]]:
                  else 100.0 * (row.accuracy - base.accuracy))
         out.append([
             row.name, row.backend, f"{row.parameters:,}", size_text(row.size_mb, unit=False),
-            f"{row.latency_p50_ms:.1f}", f"{row.latency_p95_ms:.1f}", f"{row.throughput:.0f}",
+            _spread(row.latency_p50_ms, row.latency_p50_min_ms, row.latency_p50_max_ms, row, ".1f"),
+            f"{row.latency_p95_ms:.1f}",
+            _spread(row.throughput, row.throughput_min, row.throughput_max, row, ".0f"),
             _fmt(speedup, ".2f") + ("×" if speedup is not None else ""),
             _fmt(row.accuracy, ".4f"), _fmt(row.macro_f1, ".4f"), _fmt(delta, "+.2f"),
         ])
     return out
+
+
+def _spread(median: float, low: float | None, high: float | None, row: Measurement,
+            spec: str) -> str:
+    """The median, and over several timing rounds the lowest and highest round."""
+    if row.rounds < 2 or low is None or high is None:
+        return format(median, spec)
+    return f"{format(median, spec)} ({format(low, spec)}–{format(high, spec)})"
+
+
+def per_class_table(rows: Sequence[Measurement]) -> str:
+    """Test F1 per class, one column per run (single- and multi-label); "" when no run
+    was scored per class."""
+    labels: list[str] = []
+    for row in rows:
+        for label in (row.test_metrics.get("per_class") or {}):
+            if label not in labels:
+                labels.append(label)
+    if not labels:
+        return ""
+    support = {}
+    for row in rows:
+        for label, m in (row.test_metrics.get("per_class") or {}).items():
+            support.setdefault(label, m.get("support"))
+    header = ["Class", "Support", *(f"{r.name} F1" for r in rows)]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    for label in labels:
+        cells = [label.replace("|", "\\|"), str(support.get(label, ""))]
+        cells += [_fmt(((r.test_metrics.get("per_class") or {}).get(label) or {}).get("f1"),
+                       ".4f") for r in rows]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def markdown_table(rows: Sequence[Measurement]) -> str:
@@ -49,18 +84,26 @@ def render_report_md(title: str, rows: Sequence[Measurement], bench: BenchSettin
     sources = sorted({r.test_source for r in rows if r.test_source})
     test_line = (f"Test data: {', '.join(sources)} (n={rows[0].test_n})." if sources
                  else "No test data was available: accuracy is not reported.")
+    rounds = max(r.rounds for r in rows) if rows else 1
+    spread = (f" Each model was timed in {rounds} rounds, interleaved with the others: p50 and "
+              "texts/s are the median, with the slowest and fastest round in brackets."
+              if rounds > 1 else "")
+    per_class = per_class_table(rows)
     parts = [
         f"# {title}", "",
         markdown_table(rows), "",
         f"Speed on CPU with {bench.threads} threads: latency of single-text calls "
         f"({bench.latency_runs} timed, p50/p95, tokenization included) and throughput in "
-        f"batches of {bench.throughput_batch} ({bench.throughput_texts} texts). Speed-up and "
+        f"batches of {bench.throughput_batch} ({bench.throughput_texts} texts).{spread} "
+        "Speed-up and "
         f"Δ accuracy are against the first row. Size is the weight file(s) only"
         + (" (a TF-IDF model: its n-gram vocabulary and weights; its parameters are the linear "
            "model's coefficients and intercepts)." if any("tfidf" in r.backend for r in rows)
            else "."),
         "", test_line,
     ]
+    if per_class:
+        parts += ["", "## Per class (test F1)", "", per_class]
     if notes:
         parts += ["", *[f"- {n}" for n in notes]]
     if chart:

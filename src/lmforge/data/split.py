@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import random
+import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -208,12 +209,54 @@ def _apportion(sizes: Sequence[int], total: int, low: Sequence[int],
     return counts
 
 
+def near_duplicate_key(text: str) -> str:
+    """Lowercase, without punctuation, symbols and whitespace: 'Great film!!' == 'great  film'.
+
+    The one definition of "the same text" for leakage and near-duplicates, used by
+    ``lmforge train`` (metrics.json ``data.leakage``, report.md) and ``lmforge inspect``."""
+    return "".join(ch for ch in text.casefold()
+                   if not ch.isspace() and unicodedata.category(ch)[0] not in "PS")
+
+
+@dataclass(frozen=True)
+class Leak:
+    """A text of the later split that is also in the earlier one: identical, or a
+    near-duplicate (equal after ``near_duplicate_key``)."""
+
+    first: int  # index into the first split's texts (its first text with that key)
+    second: int  # index into the second split's texts (its first occurrence)
+    kind: str  # "identical" or "near-duplicate"
+
+
+def find_leaks(first: Sequence[str], second: Sequence[str]) -> list[Leak]:
+    """Each distinct text of ``second`` that ``first`` has too, identical or near-duplicate
+    (``near_duplicate_key``), in ``second``'s order."""
+    exact: dict[str, int] = {}
+    keys: dict[str, int] = {}
+    for i, text in enumerate(first):
+        if text:
+            exact.setdefault(text, i)
+            key = near_duplicate_key(text)
+            if key:
+                keys.setdefault(key, i)
+    out, seen = [], set()
+    for j, text in enumerate(second):
+        if not text or text in seen:
+            continue
+        seen.add(text)
+        if text in exact:
+            out.append(Leak(exact[text], j, "identical"))
+        elif (key := near_duplicate_key(text)) and key in keys:
+            out.append(Leak(keys[key], j, "near-duplicate"))
+    return out
+
+
 def find_leakage(splits: dict[str, Examples]) -> dict[str, int]:
-    """Identical (cleaned) texts shared by each pair of named splits; nonzero pairs only."""
-    sets = {name: set(part.texts) for name, part in splits.items()}
+    """Texts shared by each pair of named splits, identical or near-duplicate
+    (``find_leaks``: distinct texts of the later split); nonzero pairs only."""
     out = {}
-    for a, b in combinations(sets, 2):
-        shared = len(sets[a] & sets[b])
+    for a, b in combinations(splits, 2):
+        shared = len(find_leaks(splits[a].texts, splits[b].texts))
         if shared:
             out[f"{a}/{b}"] = shared
     return out

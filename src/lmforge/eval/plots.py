@@ -117,12 +117,12 @@ def save_confusion_matrix_png(matrix: Sequence[Sequence[int]], labels: Sequence[
     return _save_atomic(fig, path)
 
 
-LOSS_KEYS = ("train_loss", "validation_loss")
-# Right-hand axis: the [0, 1] scores present (they share one scale); when none
-# is there (regression), the validation MSE, which is on the target's own scale.
+# Validation scores in [0, 1] share one axis drawn over the whole [0, 1]; when none is
+# there (regression), the validation MSE, from 0.
 SCORE_KEYS = ("validation_macro_f1", "validation_accuracy", "validation_micro_f1")
 FALLBACK_SCORE_KEYS = ("validation_mse",)
 NICE = {"macro_f1": "macro-F1", "micro_f1": "micro-F1", "mse": "MSE"}
+MIN_CURVE_POINTS = 2  # fewer epochs than this: the numbers are written, not drawn
 
 
 def _nice(key: str) -> str:
@@ -130,56 +130,143 @@ def _nice(key: str) -> str:
     return f"{split} {NICE.get(name, name.replace('_', ' '))}"
 
 
-def _series(history: Sequence[dict[str, Any]], xs: list[Any], key: str) -> list[tuple]:
-    return [(x, h[key]) for x, h in zip(xs, history, strict=True) if h.get(key) is not None]
+def curve_panels(history: Sequence[dict[str, Any]],
+                 step_losses: Sequence[float] | None = None) -> dict[str, Any]:
+    """What ``save_curves_png`` draws, as plain data (tested without reading pixels).
+
+    ``{"x_label", "epochs", "loss": {"series": [(name, xs, ys, style)], "note"},
+    "scores": {"series": [...], "ylim": (low, high), "label", "note"}}``. The loss panel has
+    the per-step training loss (when recorded), the epoch-mean training loss and the
+    validation loss, against the optimizer step when the history has steps. The scores
+    panel has the validation scores on their own axis, over [0, 1] (MSE: from 0). With
+    fewer than ``MIN_CURVE_POINTS`` epochs an epoch series is not drawn: ``note`` says how
+    many epochs there were and gives the numbers.
+    """
+    if not history:
+        raise ValueError("save_curves_png: history is empty; nothing to plot")
+    by_step = all(h.get("step") is not None for h in history)
+    if by_step:
+        xs, x_label = [h["step"] for h in history], "optimizer step"
+    elif all(h.get("epoch") is not None for h in history):
+        xs, x_label = [h["epoch"] for h in history], "epoch"
+    else:
+        xs, x_label = list(range(1, len(history) + 1)), "evaluation"
+    epochs = len(history)
+    few = epochs < MIN_CURVE_POINTS
+    when = f"{epochs} epoch" + ("s" if epochs != 1 else "")
+
+    # an epoch's mean training loss is over all its steps: drawn at the epoch's middle step;
+    # validation is measured at its end
+    mids = ([(before + 1 + x) / 2 for before, x in zip([0, *xs[:-1]], xs, strict=True)]
+            if by_step else xs)
+
+    def series(key: str, style: str) -> tuple[str, list[Any], list[float], str] | None:
+        at = mids if key == "train_loss" else xs
+        points = [(x, h[key]) for x, h in zip(at, history, strict=True) if h.get(key) is not None]
+        if len(points) < MIN_CURVE_POINTS:
+            return None
+        return (_nice(key).replace("train loss", "train loss (epoch mean, mid-epoch)"),
+                [p[0] for p in points], [p[1] for p in points], style)
+
+    def written(keys: Sequence[str]) -> str:
+        last = history[-1]
+        shown = [f"{_nice(k).replace('train loss', 'mean train loss')} {last[k]:.4f}"
+                 for k in keys if last.get(k) is not None]
+        return f"{when}, no curve to draw" + (": " + ", ".join(shown) if shown else "")
+
+    loss_series = []
+    if step_losses and by_step:
+        loss_series.append(("train loss (per step)", list(range(1, len(step_losses) + 1)),
+                            [float(v) for v in step_losses], "-"))
+    for key, style in (("train_loss", "o-"), ("validation_loss", "s--")):
+        found = series(key, style)
+        if found:
+            loss_series.append(found)
+    loss_note = written(("train_loss", "validation_loss")) if few else None
+
+    present = [k for k in SCORE_KEYS if any(h.get(k) is not None for h in history)][:2]
+    ylim: tuple[float, float] | None = (0.0, 1.0)
+    if not present:
+        present = [k for k in FALLBACK_SCORE_KEYS if any(h.get(k) is not None for h in history)]
+        values = [h[k] for k in present for h in history if h.get(k) is not None]
+        ylim = (0.0, 1.1 * max(values)) if values and max(values) > 0 else None
+    score_series = [found for key, style in zip(present, ("^-", "v:"), strict=False)
+                    if (found := series(key, style))]
+    score_note = written(present) if few and present else None
+    return {"x_label": x_label, "epochs": epochs,
+            "loss": {"series": loss_series, "note": loss_note},
+            "scores": {"series": score_series, "ylim": ylim if present else None,
+                       "label": " / ".join(_nice(k) for k in present), "note": score_note}}
 
 
 def save_curves_png(history: Sequence[dict[str, Any]], path: str | os.PathLike[str],
-                    title: str = "Training curves") -> Path:
-    """Losses on the left axis, the validation score(s) on the right, per history entry.
-
-    Entries look like ``{"epoch": 1, "step": 120, "train_loss": .., "validation_loss": ..,
-    "validation_macro_f1": ..}``; missing keys are skipped. The x axis is the epoch
-    when every entry has one, else the optimizer step, else the entry's position.
-    """
+                    title: str = "Training curves",
+                    step_losses: Sequence[float] | None = None) -> Path:
+    """Two panels side by side: the losses (per-step and epoch-mean training loss,
+    validation loss) and, on an axis of their own with its whole range, the validation
+    scores. See ``curve_panels`` for what is drawn; entries look like ``{"epoch": 1,
+    "step": 120, "train_loss": .., "validation_loss": .., "validation_macro_f1": ..}``."""
     from matplotlib.figure import Figure
 
-    if not history:
-        raise ValueError("save_curves_png: history is empty; nothing to plot")
-    if all(h.get("epoch") is not None for h in history):
-        xs, x_label = [h["epoch"] for h in history], "epoch"
-    elif all(h.get("step") is not None for h in history):
-        xs, x_label = [h["step"] for h in history], "step"
-    else:
-        xs, x_label = list(range(1, len(history) + 1)), "evaluation"
+    panels = curve_panels(history, step_losses)
+    has_scores = bool(panels["scores"]["label"])
+    fig = Figure(figsize=(11.0 if has_scores else 6.5, 4.2))
+    axes = fig.subplots(1, 2 if has_scores else 1, squeeze=False)[0]
+    colors = {"train loss (per step)": "0.65"}
+    for ax, key, y_label in ((axes[0], "loss", "loss"),
+                             *(((axes[1], "scores", panels["scores"]["label"]),)
+                               if has_scores else ())):
+        panel = panels[key]
+        for name, xs, ys, style in panel["series"]:
+            ax.plot(xs, ys, style, label=name, color=colors.get(name),
+                    linewidth=0.8 if name in colors else 1.5, markersize=5)
+        if panel.get("ylim"):
+            ax.set_ylim(*panel["ylim"])
+        if panel["note"]:
+            # beside the curves when some are drawn (per-step loss), else in the middle
+            corner = bool(panel["series"])
+            ax.text(0.97 if corner else 0.5, 0.97 if corner else 0.5,
+                    panel["note"].replace(": ", ":\n", 1).replace(", ", "\n"),
+                    transform=ax.transAxes, ha="right" if corner else "center",
+                    va="top" if corner else "center", fontsize=10,
+                    bbox={"boxstyle": "round", "facecolor": "#fff8c5", "edgecolor": "0.8"})
+        if not panel["series"]:
+            ax.set_xticks([])
+        ax.set_xlabel(panels["x_label"])
+        ax.set_ylabel(y_label)
+        ax.grid(alpha=0.3)
+        if panel["series"]:
+            ax.legend(loc="lower left" if panel["note"] else "best", fontsize=8, frameon=False)
+    axes[0].set_title("Loss")
+    if has_scores:
+        axes[1].set_title("Validation")
+    fig.suptitle(f"{title} ({panels['epochs']} epoch{'s' if panels['epochs'] != 1 else ''})")
+    return _save_atomic(fig, path)
 
-    def present(keys: Sequence[str]) -> list[str]:
-        return [k for k in keys if any(h.get(k) is not None for h in history)]
 
-    fig = Figure(figsize=(7.0, 4.2))
-    ax = fig.add_subplot()
-    handles = []
-    for key, style in zip(LOSS_KEYS, ("o-", "s--"), strict=True):
-        if key in present(LOSS_KEYS):
-            handles += ax.plot(*zip(*_series(history, xs, key), strict=True), style,
-                               label=_nice(key))
-    ax.set_xlabel(x_label)
-    ax.set_ylabel("loss")
-    if x_label != "step" and len(xs) <= 30:
-        ax.set_xticks(xs)
-    ax.grid(alpha=0.3)
+def save_reliability_png(calibration: dict[str, Any], path: str | os.PathLike[str],
+                         title: str = "Reliability diagram") -> Path:
+    """Accuracy against confidence per bin (``eval.diagnostics.calibration``), the diagonal
+    of a perfectly calibrated model, the texts per bin below, and the ECE in the title."""
+    from matplotlib.figure import Figure
 
-    scores = present(SCORE_KEYS)[:2] or present(FALLBACK_SCORE_KEYS)
-    if scores:
-        right = ax.twinx()
-        for key, style, color in zip(scores, ("^-", "v:"), ("tab:green", "tab:olive"),
-                                     strict=False):
-            handles += right.plot(*zip(*_series(history, xs, key), strict=True), style,
-                                  color=color, label=_nice(key))
-        right.set_ylabel(" / ".join(_nice(k) for k in scores))
-    if handles:
-        # below the plot: inside, it would cover the curves it explains
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14),
-                  ncol=min(len(handles), 4), fontsize=9, frameon=False)
-    ax.set_title(title)
+    bins = calibration["bins"]
+    fig = Figure(figsize=(5.2, 5.6))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    width = bins[0]["high"] - bins[0]["low"] if bins else 0.1
+    centres = [(b["low"] + b["high"]) / 2 for b in bins]
+    filled = [(c, b) for c, b in zip(centres, bins, strict=True) if b["n"]]
+    top.plot([0, 1], [0, 1], "--", color="0.5", linewidth=1, label="perfectly calibrated")
+    top.bar([c for c, _ in filled], [b["accuracy"] for _, b in filled], width=width * 0.9,
+            color="tab:blue", alpha=0.8, label="accuracy")
+    top.plot([b["confidence"] for _, b in filled], [b["accuracy"] for _, b in filled], "o",
+             color="tab:red", markersize=4, label="accuracy at the bin's mean confidence")
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1)
+    top.set_ylabel("accuracy")
+    top.legend(loc="upper left", fontsize=8, frameon=False)
+    top.set_title(f"{title}: ECE {calibration['ece']:.3f}")
+    bottom.bar(centres, [b["n"] for b in bins], width=width * 0.9, color="0.6")
+    bottom.set_xlabel("confidence (probability of the predicted class)")
+    bottom.set_ylabel("texts")
     return _save_atomic(fig, path)

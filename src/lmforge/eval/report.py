@@ -58,6 +58,12 @@ def format_report(metrics: dict[str, Any], task: str, title: str = "Test") -> st
     _check_task(task)
     lines = [f"{title} (n={metrics.get('n', '?')})"]
     lines += [f"  {_name(k):<16}{_fmt(metrics[k])}" for k in HEADLINES[task] if k in metrics]
+    interval = metrics.get("accuracy_interval")
+    if interval:
+        lines.append(f"  {'':<16}{interval['level']:.0%} interval {interval['low']:.4f} to "
+                     f"{interval['high']:.4f} ({interval['method']})")
+    if metrics.get("calibration"):
+        lines.append(f"  {'calibration':<16}ECE {metrics['calibration']['ece']:.4f}")
 
     per_class = metrics.get("per_class") or {}
     if per_class:
@@ -146,30 +152,61 @@ def _per_class_table(split: dict[str, Any]) -> list[str]:
                       for label, m in split["per_class"].items()])
 
 
+def report_warnings(metrics: dict[str, Any]) -> list[str]:
+    """Every warning a run logged, in the order the terminal showed them: the data's
+    (metrics.json ``data.warnings``), then the model's (``warnings``)."""
+    data = metrics.get("data") or {}
+    return [*(data.get("warnings") or []), *(metrics.get("warnings") or [])]
+
+
 def render_report_md(metrics: dict[str, Any], task: str, *,
                      data_summary: dict[str, Any] | None = None,
                      train_summary: dict[str, Any] | None = None,
                      confusion_png: str | None = "confusion_matrix.png",
-                     curves_png: str | None = "training_curves.png") -> str:
-    """report.md of a run: results per split, per-class scores, the confusion
-    matrix image, the data summary and the training summary.
+                     curves_png: str | None = "training_curves.png",
+                     mistakes: list[dict[str, Any]] | None = None,
+                     details: dict[str, str] | None = None) -> str:
+    """report.md of a run: the warnings first, then results per split (with a confidence
+    interval on test accuracy), per-class scores, the confusion matrix image, the
+    calibration and the most confident mistakes, the baseline (per class too), the data
+    summary and the training summary.
 
     ``metrics`` is metrics.json's shape (``{"test": .., "validation": .., ...}``).
     Images are linked by the relative names given; pass None to leave one out
-    (``curves_png`` is only linked when ``train_summary`` has a history).
+    (``curves_png`` is only linked when ``train_summary`` has a history). ``mistakes``:
+    ``eval.diagnostics.confident_mistakes`` on the test split; ``details``: the files
+    ``eval.details.write_test_details`` wrote (``{"mistakes": .., "reliability": ..}``).
     """
     _check_task(task)
+    details = details or {}
     splits = _by_split(metrics)
-    lines = ["# Training report", "", "## Results", ""]
+    lines = ["# Training report", ""]
+    warnings = report_warnings({**metrics, "data": data_summary or metrics.get("data") or {}})
+    if warnings:
+        lines += ["## Warnings", "", *(f"- {w}" for w in warnings), ""]
+    lines += ["## Results", ""]
     if splits:
         lines += _results_table(splits, task)
     else:
         lines.append("No held-out split was scored.")
     test = splits.get("test", {})
+    interval = test.get("accuracy_interval")
+    if interval:
+        lines += ["", f"Test accuracy {test['accuracy']:.4f}, {interval['level']:.0%} confidence "
+                      f"interval {interval['low']:.4f} to {interval['high']:.4f} ("
+                      f"{'Wilson score interval' if interval['method'] == 'wilson' else interval['method']}"
+                      f", n={test.get('n')}): a difference smaller than this range between two "
+                      "models is within the noise of this test split."]
     if test.get("per_class"):
         lines += ["", "### Per class (test)", "", *_per_class_table(test)]
     if confusion_png:
         lines += ["", "### Confusion matrix (test)", "", f"![confusion matrix]({confusion_png})"]
+    if test.get("calibration"):
+        lines += ["", "### Calibration (test)", "", *_calibration_lines(test["calibration"],
+                                                                     details.get("reliability"))]
+    if mistakes is not None:
+        lines += ["", "### Most confident mistakes (test)", "",
+                  *_mistake_lines(mistakes, details.get("mistakes"))]
     baseline = metrics.get("baseline")
     if isinstance(baseline, dict):
         lines += ["", "## Baseline", "", *_baseline_lines(baseline, splits, task, train_summary)]
@@ -211,6 +248,56 @@ def _baseline_lines(baseline: dict[str, Any], splits: dict[str, dict[str, Any]],
     if verdict.get("sentence"):
         lines += ["", f"**Is the model worth its cost?** {verdict['sentence']}", "",
                   f"Rule: {verdict['rule']}."]
+    per_class = per_class_comparison(splits.get("test") or {}, baseline.get("test") or {})
+    if per_class:
+        lines += ["", "Per class (test F1), this model against the baseline:", "",
+                  *_md_table(["class", "support", "this model", "baseline", "difference (points)"],
+                             [[r["label"], r["support"], r["model"], r["baseline"],
+                               f"{r['difference']:+.1f}"] for r in per_class])]
+    return lines
+
+
+def per_class_comparison(model: dict[str, Any], baseline: dict[str, Any],
+                         key: str = "f1") -> list[dict[str, Any]]:
+    """Per class: the model's and the baseline's ``key`` (F1) on the same test split and the
+    difference in points; classes in the model's order. Empty when either has no classes."""
+    ours, theirs = model.get("per_class") or {}, baseline.get("per_class") or {}
+    return [{"label": label, "support": m.get("support"), "model": m[key],
+             "baseline": theirs[label][key], "difference": 100.0 * (m[key] - theirs[label][key])}
+            for label, m in ours.items() if label in theirs]
+
+
+def _calibration_lines(calibration: dict[str, Any], png: str | None) -> list[str]:
+    lines = [f"Expected calibration error (ECE): {calibration['ece']:.4f}: on average the "
+             "probability of the predicted class is this far from how often such predictions "
+             f"are right ({len(calibration['bins'])} equal-width confidence bins, weighted by "
+             "their texts; 0 is perfectly calibrated)."]
+    if png:
+        lines += ["", f"![reliability diagram]({png})"]
+    return lines
+
+
+MISTAKE_TEXT_CHARS = 160
+
+
+def _short_text(text: str, limit: int = MISTAKE_TEXT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _mistake_lines(mistakes: list[dict[str, Any]], csv_name: str | None) -> list[str]:
+    from lmforge.eval.diagnostics import MISTAKES_PER_PAIR, top_per_pair
+
+    if not mistakes:
+        return ["No test text was misclassified."]
+    pairs = len({(m["true"], m["predicted"]) for m in mistakes})
+    lines = [f"{len(mistakes)} test texts are misclassified, over {pairs} (true, predicted) "
+             f"class pairs; up to {MISTAKES_PER_PAIR} per pair, most confident first"
+             + (f"; all of them in `{csv_name}`." if csv_name else "."), ""]
+    lines += _md_table(["true", "predicted", "confidence", "text"],
+                       [[m["true"], m["predicted"], f"{m['confidence']:.3f}",
+                         _short_text(m["text"])] for m in top_per_pair(mistakes)],
+                       numeric_from=2)
     return lines
 
 
@@ -261,8 +348,10 @@ def _data_lines(data: dict[str, Any]) -> list[str]:
                      f"({unknown['share_of_tokens']:.1%} of all tokens are unknown)")
     if "leakage" in data:
         leakage = data["leakage"]
-        lines.append("- identical texts shared between splits (leakage): " + (
-            ", ".join(f"{pair} {n}" for pair, n in leakage.items()) if leakage else "none"))
+        lines.append("- texts shared between splits (leakage: identical, or differing only in "
+                     "case, punctuation or spacing): " + (
+                         ", ".join(f"{pair} {n}" for pair, n in leakage.items()) if leakage
+                         else "none"))
     weights = data.get("class_weights")
     if weights:
         lines.append("- class weights: " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items()))
@@ -289,6 +378,8 @@ def _train_lines(train: dict[str, Any]) -> list[str]:
 
 
 def _history_name(key: str) -> str:
+    if key == "train_loss":
+        return "train loss (epoch mean)"
     for split in ("train", "validation"):
         if key.startswith(split + "_"):
             return f"{split} {_name(key.removeprefix(split + '_'))}"

@@ -101,6 +101,9 @@ class Explanation:
     score_of: str = "logit"
     """What target_logit and the scores measure: "logit" (regression: "value"); single-label
     TF-IDF runs: "log-odds" (two labels) or the logit minus the other labels' mean logit."""
+    versus: str | None = None
+    """A "why not" view: the label the target is contrasted with; the scores then explain
+    target_logit - logit(versus) (> 0: towards the target rather than ``versus``)."""
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -125,12 +128,18 @@ def check_settings(method: str, steps: int, max_steps: int, tolerance: float) ->
 def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "auto",
             target: str | Sequence[str] | None = None, steps: int = DEFAULT_STEPS,
             max_steps: int = DEFAULT_MAX_STEPS,
-            tolerance: float = DEFAULT_TOLERANCE) -> list[Explanation]:
+            tolerance: float = DEFAULT_TOLERANCE,
+            why_not: str | None = None) -> list[Explanation]:
     """Explain the predictions of a run (a run directory or a loaded classifier) on texts.
 
     ``target``: a label (or list of labels) to explain; default: the predicted class
     (single-label), each label predicted positive or else the top one (multi-label), the
     predicted value (regression). One ``Explanation`` per text and target, in text order.
+
+    ``why_not`` (single-label): a label to contrast with; each explanation is then followed
+    by a "why not" one (``versus`` set) whose scores are the difference of the two labels'
+    attributions, which explains the difference of their logits (every method here is
+    linear in the output explained). Texts whose explained label is ``why_not`` get none.
     """
     from lmforge.data.clean import clean_text
     from lmforge.inference.surface import as_texts
@@ -143,6 +152,7 @@ def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "auto",
     if not texts:
         raise DataError("no texts to explain: pass at least one text")
     requested = _requested_targets(clf, target)
+    versus = _why_not_index(clf, why_not)
     method = _resolve_method(clf, method)
     cleaned = [clean_text(t) for t in texts]
     aligned: list[WordPieces] = []
@@ -171,17 +181,64 @@ def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "auto",
                           truncated=pieces.truncated, dropped_words=list(pieces.dropped),
                           dropped_spans=list(pieces.dropped_spans),
                           max_length=clf.max_length or 0, truncation=clf.truncation or "")
-            if method == "ig":
-                results.append(_integrated_gradients(clf, pieces, t_index, steps, max_steps,
-                                                     tolerance, common))
-            elif method == "linear":
-                from lmforge.explain.linear import word_contributions
-
-                results.append(Explanation(**word_contributions(clf.model, pieces, t_index),
-                                           **common))
-            else:
-                results.append(_occlusion(clf, pieces, t_index, common))
+            settings = (method, steps, max_steps, tolerance)
+            explained = _explain_one(clf, pieces, t_index, settings, common)
+            results.append(explained)
+            if versus is not None and versus != t_index:
+                other = _explain_one(clf, pieces, versus, settings,
+                                     {**common, "target": clf.labels[versus]})
+                results.append(contrast(explained, other))
     return results
+
+
+def _explain_one(clf: Any, pieces: WordPieces, index: int, settings: tuple[str, int, int, float],
+                 common: dict[str, Any]) -> Explanation:
+    method, steps, max_steps, tolerance = settings
+    if method == "ig":
+        return _integrated_gradients(clf, pieces, index, steps, max_steps, tolerance, common)
+    if method == "linear":
+        from lmforge.explain.linear import word_contributions
+
+        return Explanation(**word_contributions(clf.model, pieces, index), **common)
+    return _occlusion(clf, pieces, index, common)
+
+
+def contrast(explained: Explanation, other: Explanation) -> Explanation:
+    """"Why ``explained.target`` and not ``other.target``": the difference of two
+    explanations of the same text (scores, logits and baselines subtracted)."""
+    import dataclasses
+
+    def minus(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else a - b
+
+    scores = [a - b for a, b in zip(explained.scores, other.scores, strict=True)]
+    target_logit = explained.target_logit - other.target_logit
+    baseline = minus(explained.baseline_logit, other.baseline_logit)
+    gap = relative = None
+    if baseline is not None:
+        gap = abs(sum(scores) - (target_logit - baseline))
+        relative = gap / max(1.0, abs(target_logit - baseline))
+    converged = (None if explained.converged is None or other.converged is None
+                 else explained.converged and other.converged)
+    steps = (None if explained.steps is None or other.steps is None
+             else max(explained.steps, other.steps))
+    return dataclasses.replace(explained, scores=scores, target_logit=target_logit,
+                               baseline_logit=baseline, completeness_gap=gap,
+                               relative_gap=relative, converged=converged, steps=steps,
+                               versus=other.target)
+
+
+def _why_not_index(clf: Any, why_not: str | None) -> int | None:
+    if why_not is None or not why_not.strip():
+        return None
+    if clf.task != "single":
+        raise ConfigError("why_not: only single-label runs have another class to contrast "
+                          f"with; this run is {clf.task}. Leave --why-not out.")
+    name = why_not.strip()
+    if name not in clf.labels:
+        raise ConfigError(f"why_not: {name!r} is not a label of this run; choose one of "
+                          f"{', '.join(map(repr, clf.labels))}")
+    return clf.labels.index(name)
 
 
 def _explained_part(clf: Any) -> Any:

@@ -47,12 +47,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
                                                                       config.text_col)
     explanations = explain(clf, texts, method=config.method, target=config.target,
                            steps=config.steps, max_steps=config.max_steps,
-                           tolerance=config.tolerance)
+                           tolerance=config.tolerance, why_not=config.why_not)
     color = sys.stdout.isatty() if config.color is None else config.color
     sys.stdout.write("\n".join(format_terminal(e, color) for e in explanations))
     if config.html:
         write_text_atomic(Path(config.html), format_html(
-            explanations, title=f"Why {Path(config.run_dir).name} decided"))
+            explanations, title=f"{Path(config.run_dir).name}: why the model said what it said"))
         sys.stdout.write(f"html: {config.html}\n")
     if config.json:
         write_json(Path(config.json), [e.as_dict() for e in explanations])

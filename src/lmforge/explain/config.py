@@ -44,6 +44,9 @@ class ExplainConfig:
     tolerance: float = DEFAULT_TOLERANCE
     """ig: largest allowed |sum of attributions - (logit(input) - logit(baseline))|, as a fraction
     of max(1, |logit(input) - logit(baseline)|)."""
+    why_not: str | None = None
+    """Single-label: also show why the model chose its label and not this one (the
+    difference of the two labels' attributions), after each explanation and in --html."""
     html: str | None = None
     """Also write a self-contained HTML page here (words highlighted, one section per text)."""
     json: str | None = None

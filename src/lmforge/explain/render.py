@@ -61,46 +61,106 @@ def _pieces(e: Any) -> list[tuple[str, int | None]]:
     return out
 
 
-def headline(e: Any) -> list[str]:
-    """Prediction, target, method and checks, one line each."""
-    lines = [f"text #{e.index + 1}"]
+METHOD_WORDS = {"ig": "integrated gradients", "occlusion": "occlusion (each word left out)",
+                "linear": "the linear model's own weights"}
+
+
+def view_title(e: Any) -> str:
+    """The question the view answers, in plain words: "Why the model said 'business'"."""
     if e.task == "regression":
-        lines.append(f"predicted value: {e.predicted:.4f}")
-    else:
-        shown = ", ".join(e.predicted) if isinstance(e.predicted, list) else e.predicted
-        lines.append(f"predicted: {shown or '(none)'}   "
-                     + "  ".join(f"{k} {v:.1%}" for k, v in (e.probabilities or {}).items()))
+        return f"Why the model predicted {e.predicted:.4f}"
+    if getattr(e, "versus", None):
+        return f"Why the model said '{e.target}' and not '{e.versus}'"
+    if e.task == "multi":
+        return f"Why the model gave the label '{e.target}'"
+    return f"Why the model said '{e.target}'"
+
+
+def plain_summary(e: Any) -> str:
+    """One sentence: how sure the model was and what the colours mean."""
+    if e.task == "regression":
+        return "Green words pushed the prediction up, red words pushed it down."
+    probs = e.probabilities or {}
+    versus = getattr(e, "versus", None)
+    if versus:
+        return (f"It gave '{e.target}' {probs.get(e.target, 0):.0%} and '{versus}' "
+                f"{probs.get(versus, 0):.0%}. Green words pushed it towards '{e.target}' rather "
+                f"than '{versus}', red words the other way.")
+    sure = f"It was {probs[e.target]:.0%} sure" if e.target in probs else "It decided"
+    others = sorted(((p, k) for k, p in probs.items() if k != e.target), reverse=True)
+    runner_up = f" (next: '{others[0][1]}', {others[0][0]:.0%})" if others and e.task == "single" \
+        else ""
+    not_predicted = ""
+    if e.task == "single" and e.predicted != e.target:
+        not_predicted = f" The model's answer was '{e.predicted}'; this explains '{e.target}'."
+    return (f"{sure}{runner_up}. Green words pushed it towards '{e.target}', red words away "
+            f"from it.{not_predicted}")
+
+
+def details(e: Any) -> str:
+    """The numbers behind the view: method, scores explained, completeness check."""
+    versus = getattr(e, "versus", None)
+    score_of = getattr(e, "score_of", "logit")
+    what = (f"{score_of} of '{e.target}' minus that of '{versus}'" if versus
+            else f"{score_of} of '{e.target}'" if e.task != "regression" else "the value")
+    parts = [f"details: {METHOD_WORDS.get(e.method, e.method)}", f"{what} {e.target_logit:+.4f}"]
     if e.method == "ig":
         check = "ok" if e.converged else "OVER TOLERANCE (max steps reached)"
-        lines.append(f"explaining: {e.target} (logit {e.target_logit:+.4f}, baseline "
-                     f"{e.baseline_logit:+.4f}) with integrated gradients, {e.steps} steps; "
-                     f"completeness gap {e.completeness_gap:.2e} (relative {e.relative_gap:.2e}, "
-                     f"{check})")
+        parts += [f"all-[PAD] baseline {e.baseline_logit:+.4f}", f"{e.steps} steps",
+                  f"completeness gap {e.completeness_gap:.2e} (relative {e.relative_gap:.2e}, "
+                  f"{check})"]
     elif e.method == "linear":
-        lines.append(f"explaining: {e.target} ({e.score_of} {e.target_logit:+.4f}, empty text "
-                     f"{e.baseline_logit:+.4f}) with the linear model's weights: score = "
-                     "coefficient x tf-idf weight of each n-gram, shared among its words; "
-                     f"completeness gap {e.completeness_gap:.2e}")
+        parts += [f"empty text {e.baseline_logit:+.4f}", "score = coefficient x tf-idf weight of "
+                  "each n-gram, shared among its words",
+                  f"completeness gap {e.completeness_gap:.2e}"]
     else:
-        score_of = getattr(e, "score_of", "logit")
-        lines.append(f"explaining: {e.target} ({score_of} {e.target_logit:+.4f}) by occlusion: "
-                     f"score = drop in the {score_of} when the word is left out")
+        parts.append(f"score = drop in the {score_of} when the word is left out")
+    if e.task != "regression" and e.probabilities:
+        parts.append("probabilities " + ", ".join(f"{k} {v:.1%}"
+                                                  for k, v in e.probabilities.items()))
+    return "; ".join(parts)
+
+
+def dropped_text(e: Any, limit: int = 80) -> str:
+    """What truncation cut, as written in the text (spacing kept: '15,000', not '15 , 000'):
+    the text from the first to the last dropped word, shortened in the middle."""
+    spans = list(getattr(e, "dropped_spans", []))
+    if not spans:
+        return ""
+    shown = " ".join(e.text[min(s for s, _ in spans):max(t for _, t in spans)].split())
+    if len(shown) > limit:
+        shown = shown[: limit // 2].rstrip() + " … " + shown[-(limit // 2):].lstrip()
+    return f"'{shown}'"
+
+
+def headline(e: Any) -> list[str]:
+    """The title, the plain summary, the details line and the truncation note, one line
+    each."""
+    lines = [f"text #{e.index + 1}: {view_title(e)}", plain_summary(e), details(e)]
     if e.truncated:
-        cut = (f"{len(e.dropped_words)} words were not read: {_quote_words(e.dropped_words)}"
+        cut = (f"{len(e.dropped_words)} words were not read: {dropped_text(e)}"
                if e.dropped_words else "only part of a word was cut")
         lines.append(f"truncated: the text is longer than {e.max_length} tokens; the model read "
                      f"only part of it ({e.truncation}) and {cut}")
     return lines
 
 
-def _quote_words(words: Sequence[str], limit: int = 12) -> str:
-    shown = " ".join(words[:limit])
-    return f"'{shown}'" + (f" ... (+{len(words) - limit} more)" if len(words) > limit else "")
+def merged_words(e: Any) -> list[tuple[str, float, int]]:
+    """(word, summed score, occurrences) per distinct word (case kept from its first
+    occurrence, matched case-insensitively), largest |score| first: a word that occurs three
+    times is one entry, its contributions added (they add up to the explained score)."""
+    merged: dict[str, list[Any]] = {}
+    for word, score in zip(e.words, e.scores, strict=True):
+        entry = merged.setdefault(word.casefold(), [word, 0.0, 0])
+        entry[1] += score
+        entry[2] += 1
+    return sorted(((w, sc, n) for w, sc, n in merged.values()), key=lambda x: -abs(x[1]))
 
 
 def top_words(e: Any, n: int = 5) -> str:
-    order = sorted(range(len(e.words)), key=lambda i: -abs(e.scores[i]))[:n]
-    return "top words: " + ", ".join(f"{e.words[i]} {e.scores[i]:+.3f}" for i in order)
+    shown = [f"{w} {sc:+.3f}" + (f" (x{count}, summed)" if count > 1 else "")
+             for w, sc, count in merged_words(e)[:n]]
+    return "top words: " + ", ".join(shown)
 
 
 def _ansi(chunk: str, bg: int, strong: bool) -> str:
@@ -180,8 +240,11 @@ def _html_section(e: Any) -> str:
         color = "#fff" if strength(score, scale) > 0.6 else "inherit"
         words.append(f'<span class="w" style="background:{_background(score, scale)};'
                      f'color:{color}" title="{score:+.4f}">{html.escape(chunk)}</span>')
-    parts = [f'<section id="text-{e.index + 1}-{html.escape(e.target)}">',
-             f"<h2>Text {e.index + 1}</h2>"]
+    anchor = f"{e.index + 1}-{e.target}" + (f"-not-{e.versus}" if getattr(e, "versus", None)
+                                            else "")
+    parts = [f'<section id="text-{html.escape(anchor)}">',
+             f"<h2>Text {e.index + 1}: {html.escape(view_title(e))}</h2>",
+             f"<p>{html.escape(plain_summary(e))}</p>"]
     if e.task == "regression":
         parts.append(f'<p class="meta">Predicted value: <b>{e.predicted:.4f}</b></p>')
     else:
@@ -194,14 +257,19 @@ def _html_section(e: Any) -> str:
         parts.append(f'<table class="probs">{rows}</table>')
     for line in headline(e)[2:]:
         cls = "warn" if line.startswith("truncated") or "OVER TOLERANCE" in line else "meta"
-        parts.append(f'<p class="{cls}">{html.escape(line)}</p>')
+        tag = "details" if line.startswith("details:") else "p"
+        if tag == "details":
+            parts.append(f'<details class="meta"><summary>details</summary>'
+                         f'{html.escape(line.removeprefix("details: "))}</details>')
+        else:
+            parts.append(f'<p class="{cls}">{html.escape(line)}</p>')
     parts.append(f'<div class="text">{"".join(words)}</div>')
     parts.append(f'<p class="meta">{html.escape(top_words(e))}</p>')
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def format_html(explanations: Sequence[Any], title: str = "lmforge explain") -> str:
+def format_html(explanations: Sequence[Any], title: str = "Why the model decided") -> str:
     """One self-contained page: one section per explanation, a legend on top."""
     legend = ('<div class="legend">Legend: '
               + "".join(f'<span class="w" style="background:{_background(s, 1.0)};'

@@ -9,12 +9,12 @@ lengths, unknown tokens), so nothing is counted twice.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lmforge.data.split import find_leaks, near_duplicate_key
 from lmforge.labels import IMBALANCE_RATIO_FOR_AUTO_WEIGHTS
 
 IMBALANCE_RATIO = IMBALANCE_RATIO_FOR_AUTO_WEIGHTS  # the ratio at which train weighs classes
@@ -67,10 +67,7 @@ def example(row: Row, **extra: Any) -> dict[str, Any]:
     return {"row": row.row, "text": text, "label": row.label, **extra}
 
 
-def normalize_for_near_duplicates(text: str) -> str:
-    """Lowercase, without punctuation, symbols and whitespace: 'Great film!!' == 'great  film'."""
-    return "".join(ch for ch in text.casefold()
-                   if not ch.isspace() and unicodedata.category(ch)[0] not in "PS")
+normalize_for_near_duplicates = near_duplicate_key  # one definition, in data.split
 
 
 # ------------------------------------------------------------------ class balance
@@ -224,27 +221,21 @@ def check_duplicates(rows: Sequence[Row]) -> list[Finding]:
     return out
 
 
-def check_leakage(data_rows: Sequence[Row], test_rows: Sequence[Row], test_name: str,
-                  exact_count: int) -> Finding | None:
-    """Texts of ``test_rows`` also in ``data_rows``: ``exact_count`` from
-    ``lmforge.data.split.find_leakage``; near-duplicates added here."""
-    data_texts: dict[str, Row] = {}
-    data_keys: dict[str, Row] = {}
-    for r in data_rows:  # the first row of each text is the one shown
-        if r.text:
-            data_texts.setdefault(r.text, r)
-            data_keys.setdefault(normalize_for_near_duplicates(r.text), r)
-    exact = [(data_texts[r.text], r) for r in test_rows if r.text in data_texts]
-    near = [(data_keys[k], r) for r in test_rows if r.text and r.text not in data_texts
-            and (k := normalize_for_near_duplicates(r.text)) and k in data_keys]
-    if not exact and not near:
+def check_leakage(data_rows: Sequence[Row], test_rows: Sequence[Row],
+                  test_name: str) -> Finding | None:
+    """Texts of ``test_rows`` also in ``data_rows``, identical or near-duplicate: the
+    definition ``lmforge train`` uses (``lmforge.data.split.find_leaks``), so both count
+    the same texts."""
+    leaks = find_leaks([r.text for r in data_rows], [r.text for r in test_rows])
+    if not leaks:
         return None
-    shown = [{**example(t), "data_row": d.row, "kind": kind}
-             for kind, pairs in (("identical", exact), ("near-duplicate", near))
-             for d, t in pairs[:3]]
+    exact = [x for x in leaks if x.kind == "identical"]
+    near = [x for x in leaks if x.kind != "identical"]
+    shown = [{**example(test_rows[x.second]), "data_row": data_rows[x.first].row, "kind": x.kind}
+             for group in (exact, near) for x in group[:3]]
     return Finding(
-        "leakage", "warning", exact_count + len(near),
-        f"{exact_count} texts of {test_name} are identical to texts of the training data, and "
+        "leakage", "warning", len(leaks),
+        f"{len(exact)} texts of {test_name} are identical to texts of the training data, and "
         f"{len(near)} more differ only in case, punctuation or spacing: scores on it will be "
         "optimistic.",
         "Remove them from one of the files (usually the training file) before training.",
@@ -328,7 +319,8 @@ def check_size(rows: Sequence[Row], task: str) -> Finding | None:
 
 def train_warnings(data: dict[str, Any], n_train: int, task: str) -> list[str]:
     """Warnings from numbers ``lmforge train`` has computed: class counts, cleaning report,
-    texts over max_length, mostly-unknown texts. Empty when all is well."""
+    texts over max_length, leakage between the splits, mostly-unknown texts. Empty when all
+    is well."""
     out = []
     counts = data.get("class_counts") or {}
     imbalance = imbalance_summary(counts)
@@ -354,6 +346,12 @@ def train_warnings(data: dict[str, Any], n_train: int, task: str) -> list[str]:
         out.append(f"{over} of {n_train} training texts are longer than {data.get('max_length')} "
                    f"tokens and are shortened ({data.get('truncation')}); raise --max-length if "
                    "what is cut matters.")
+    for pair, count in (data.get("leakage") or {}).items():
+        first, _, second = pair.partition("/")
+        out.append(f"leakage: {count} texts of the {second} split are also in the {first} split "
+                   "(identical, or differing only in case, punctuation or spacing): scores on "
+                   f"{second} will be optimistic. Remove them from one side; `lmforge inspect "
+                   "--data FILE --test FILE` lists them.")
     unknown = data.get("mostly_unknown_tokens") or {}
     if unknown.get("texts") and unknown["texts"] / max(1, n_train) >= UNKNOWN_TEXT_SHARE:
         out.append(f"{unknown['texts']} of {n_train} training texts are mostly unknown tokens "

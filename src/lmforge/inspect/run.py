@@ -144,16 +144,8 @@ def inspect_data(config: InspectConfig | None = None, **overrides: Any) -> Inspe
                             "token limit; the token checks were skipped"}
 
     if cfg.test:
-        from lmforge.data.clean import Examples
-        from lmforge.data.split import find_leakage
-
         test_rows, _, _, _ = read_rows(cfg.test, cfg, columns)
-        shared = find_leakage({
-            "data": Examples([r.text for r in rows if r.text], [], task),
-            "test": Examples([r.text for r in test_rows if r.text], [], task),
-        })
-        findings.append(checks.check_leakage(rows, test_rows, str(cfg.test),
-                                             shared.get("data/test", 0)))
+        findings.append(checks.check_leakage(rows, test_rows, str(cfg.test)))
         report["test_rows"] = len(test_rows)
 
     found = [f for f in findings if f is not None]

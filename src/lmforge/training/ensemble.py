@@ -106,6 +106,11 @@ class EnsembleDecision:
     summary: dict[str, Any]  # metrics.json "ensemble"
     final: dict[str, dict[str, Any]] = field(default_factory=dict)  # "test"/"validation"
     baseline_model: Any = None
+    final_test_logits: Any = None  # the final model's on the test split, when chosen
+
+    def test_logits(self, transformer: Any) -> Any:
+        """The final model's test logits: the blend's when chosen, else ``transformer``'s."""
+        return self.final_test_logits if self.final_test_logits is not None else transformer
 
     @property
     def keeps_baseline(self) -> bool:
@@ -214,12 +219,13 @@ def decide_ensemble(mode: str, task: str, labels: list[str], parts: dict[str, An
     final = {"validation": chosen.validation[chosen.choice]}
     # the choice is made: only now is the test split looked at, for the report
     test = parts.get("test")
+    final_test_logits = None
     if test is not None and len(test) and transformer_logits.get("test") is not None:
         t_logits, b_logits = transformer_logits["test"], baseline_model.scores(test.texts)
         by_part = {"transformer": score_outputs(task, t_logits, test.targets, labels),
                    "baseline": score_outputs(task, b_logits, test.targets, labels)}
-        final["test"] = score_outputs(task, blend_logits(task, t_logits, b_logits, chosen.weight),
-                                      test.targets, labels)
+        final_test_logits = blend_logits(task, t_logits, b_logits, chosen.weight)
+        final["test"] = score_outputs(task, final_test_logits, test.targets, labels)
         summary_["test"] = {**by_part, "final": summary(task, final["test"])}
     v = summary_["validation"]
     log.info("ensemble: %s (weight %.2f on the transformer); validation %s: transformer %s, "
@@ -227,7 +233,7 @@ def decide_ensemble(mode: str, task: str, labels: list[str], parts: dict[str, An
              _metric_name(metric), _fmt(v["transformer"].get(metric)),
              _fmt(v["baseline"].get(metric)), _fmt(v["blend"].get(metric)), chosen.blend_weight)
     return EnsembleDecision(task, labels, chosen.choice, chosen.weight, summary_, final,
-                            baseline_model)
+                            baseline_model, final_test_logits)
 
 
 def write_ensemble_parts(run_dir: Path, decision: EnsembleDecision, usage_dir: str) -> None:

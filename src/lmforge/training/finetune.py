@@ -113,11 +113,13 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
         metrics["train"] = steps.train_metrics(
             seconds=fitted.seconds, samples_seen=fitted.samples_seen,
             examples=len(parts["train"]), epochs=fitted.epochs_run, best_epoch=fitted.best_epoch,
-            stopped_early=fitted.stopped_early, steps=fitted.steps, history=fitted.history)
+            stopped_early=fitted.stopped_early, steps=fitted.steps, history=fitted.history,
+            step_losses=fitted.step_losses)
         metrics["train"]["frozen_embedding_weights"] = frozen
         metrics["data"] = summary.as_dict()
         steps.add_baseline(metrics, baseline, ensemble, fitted.seconds)
-        steps.write_run(tmp, cfg, model, tokenizer, metrics, task, labels, TRANSFORMERS)
+        steps.write_run(tmp, cfg, model, tokenizer, metrics, task, labels, TRANSFORMERS,
+                        parts["test"], ensemble.test_logits(split_logits.get("test")))
         write_ensemble_parts(tmp, ensemble, str(cfg.out))
     log.info("wrote %s", out)
     return TrainResult(run_dir=out, metrics=metrics, config=cfg)

@@ -51,6 +51,8 @@ class FitResult:
     samples_seen: int = 0
     seconds: float = 0.0
     stopped_early: bool = False
+    step_losses: list[float] = field(default_factory=list)
+    """The training loss of every optimizer step (mean over its accumulated batches)."""
 
 
 def fit(
@@ -108,8 +110,14 @@ def fit(
             batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch",
             disable=not settings.show_progress, leave=False, dynamic_ncols=True,
         )
-        running, seen_in_epoch = 0.0, 0
+        seen_in_epoch = 0
         running_t: Any = None
+        # per-step and epoch losses stay on the device and are read back once per epoch:
+        # ``.item()`` at every step would make the loop wait for the accelerator
+        step_sum_t: Any = None
+        step_batches = 0
+        step_means: list[Any] = []
+        epoch_sum_t: Any = None
         for i, idx in enumerate(bar):
             rows, owner = draw_rows(idx, rows_per_text, cap, draw)
             batch = pad_batch([train_ids[r] for r in rows], pad_id)
@@ -126,25 +134,34 @@ def fit(
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad()
+            loss_now = loss.detach().float()
+            step_sum_t = loss_now if step_batches == 0 else step_sum_t + loss_now
+            step_batches += 1
+            weighted = loss_now * len(idx)
+            epoch_sum_t = weighted if epoch_sum_t is None else epoch_sum_t + weighted
             if accelerator.sync_gradients:
                 result.steps += 1
+                step_means.append(step_sum_t / step_batches)
+                step_batches = 0
                 if settings.tracker is not None:
-                    settings.tracker.log({"train_loss": loss.item(),
+                    settings.tracker.log({"train_loss": step_means[-1].item(),
                                           "lr": scheduler.get_last_lr()[0]}, result.steps, epoch)
             result.samples_seen += len(idx)
             seen_in_epoch += len(idx)
             # exponential moving average: a readable live loss on the bar, kept on the device
             # so that the loop does not wait for the accelerator at every step (``.item()``
             # synchronises); read back every BAR_EVERY steps only
-            loss_now = loss.detach().float()
             running_t = loss_now if i == 0 else 0.95 * running_t + 0.05 * loss_now
             if settings.show_progress and (i % BAR_EVERY == 0 or i == len(batches) - 1):
                 bar.set_postfix(loss=f"{running_t.item():.4f}",
                                 lr=f"{scheduler.get_last_lr()[0]:.2e}")
         bar.close()
-        running = float(running_t.item()) if batches else 0.0
         result.epochs_run = epoch
-        entry: dict[str, Any] = {"epoch": epoch, "step": result.steps, "train_loss": running}
+        if step_means:  # one read-back per epoch
+            result.step_losses += [round(v, 6) for v in torch.stack(step_means).tolist()]
+        # the epoch's mean loss (per example), not the bar's moving average of the last batches
+        train_loss = float(epoch_sum_t.item()) / max(1, seen_in_epoch) if batches else 0.0
+        entry: dict[str, Any] = {"epoch": epoch, "step": result.steps, "train_loss": train_loss}
         if validate is not None:
             score, metrics = validate(accelerator.unwrap_model(model))
             entry.update({f"validation_{k}": v for k, v in metrics.items()})
@@ -154,7 +171,7 @@ def fit(
             improved = result.best_score is None or score > result.best_score
             log.info(
                 "epoch %d/%d: train loss %.4f, validation %s%s",
-                epoch, settings.epochs, running,
+                epoch, settings.epochs, train_loss,
                 ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
                 " (best so far)" if improved else "",
             )
@@ -169,7 +186,7 @@ def fit(
                 epochs_without_gain += 1
         else:
             result.best_epoch = epoch
-            log.info("epoch %d/%d: train loss %.4f", epoch, settings.epochs, running)
+            log.info("epoch %d/%d: train loss %.4f", epoch, settings.epochs, train_loss)
         result.history.append(entry)
         if checkpoint_dir is not None:
             state = accelerator.unwrap_model(model).state_dict()

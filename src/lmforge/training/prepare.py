@@ -67,10 +67,7 @@ def prepare(cfg: TrainConfig) -> Prepared:
                                 test_fraction=cfg.test_fraction, seed=cfg.seed, path=cfg.data,
                                 held_out=held_out)
     parts = {"train": splits.train, "validation": splits.validation, "test": splits.test}
-    leakage = find_leakage(parts)
-    for pair, count in leakage.items():
-        log.warning("leakage: %d identical texts appear in both %s; scores on the held-out "
-                    "split will be optimistic. Remove them from one side.", count, pair)
+    leakage = find_leakage(parts)  # logged with the other checks: warn_before_training
     if cfg.max_train_samples and len(parts["train"]) > cfg.max_train_samples:
         parts["train"] = stratified_subset(parts["train"], cfg.max_train_samples, cfg.seed)
     if cfg.max_eval_samples:

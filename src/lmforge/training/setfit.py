@@ -276,7 +276,8 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
                         "head": "logistic regression"}})
         metrics["data"] = summary.as_dict()
         steps.add_baseline(metrics, baseline, ensemble, seconds)
-        steps.write_run(tmp, cfg, model, tokenizer, metrics, Task.SINGLE, labels, SETFIT)
+        steps.write_run(tmp, cfg, model, tokenizer, metrics, Task.SINGLE, labels, SETFIT,
+                        parts["test"], ensemble.test_logits(split_logits.get("test")))
         card = (tmp / "README.md").read_text(encoding="utf-8")
         write_text_atomic(tmp / "README.md", card + SETFIT_CARD.format(
             norm=", L2-normalised" if model.normalize else "", run=cfg.out))

@@ -101,9 +101,11 @@ def add_baseline(metrics: dict[str, Any], baseline: dict[str, Any] | None, ensem
 def train_metrics(*, seconds: float, samples_seen: int, examples: int, epochs: int,
                   best_epoch: int | None, stopped_early: bool, steps: int,
                   history: list[dict[str, Any]], method: str | None = None,
-                  details: dict[str, Any] | None = None) -> dict[str, Any]:
+                  details: dict[str, Any] | None = None,
+                  step_losses: list[float] | None = None) -> dict[str, Any]:
     """metrics.json's ``train`` of a transformer run (fine-tune or SetFit); ``details``:
-    a recipe's own entries, placed before the history."""
+    a recipe's own entries, placed before the history; ``step_losses``: the training loss
+    of each optimizer step (always recorded, for the per-step curve)."""
     out: dict[str, Any] = {"method": method} if method else {}
     out |= {
         "seconds": seconds,
@@ -117,6 +119,8 @@ def train_metrics(*, seconds: float, samples_seen: int, examples: int, epochs: i
     }
     out |= details or {}
     out["history"] = history
+    if step_losses is not None:
+        out["step_losses"] = step_losses
     return out
 
 
@@ -173,13 +177,36 @@ def write_config(tmp: Path, cfg: TrainConfig) -> dict[str, Any]:
     return config
 
 
+def add_model_warnings(metrics: dict[str, Any]) -> None:
+    """metrics.json's ``warnings``: what the scores say is wrong with the model (one class
+    predicted for almost everything), logged like the data warnings; report.md shows both."""
+    from lmforge.eval.diagnostics import model_warnings
+
+    metrics["warnings"] = model_warnings(metrics)
+    for message in metrics["warnings"]:
+        log.warning("%s", message)
+
+
+def test_mistakes(task: str, labels: list[str], test_part: Any,
+                  test_logits: Any) -> list[dict[str, Any]] | None:
+    """Single-label: every misclassified test text (``scoring.mistakes``); None otherwise."""
+    from lmforge.scoring import mistakes
+
+    if task != Task.SINGLE or test_logits is None or test_part is None or not len(test_part):
+        return None
+    return mistakes(test_logits, test_part.targets, labels, test_part.texts)
+
+
 def write_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any, metrics: dict[str, Any],
-              task: str, labels: list[str], kind: str) -> None:
+              task: str, labels: list[str], kind: str, test_part: Any = None,
+              test_logits: Any = None) -> None:
     """Everything of a transformer run but its extras: model/ (weights and tokenizer),
     run.json (``kind``, see ``rundir.RUN_KINDS``), config.yaml, metrics.json, the plots,
-    report.md and README.md (the model card)."""
+    report.md and README.md (the model card). With the test split and the final model's
+    logits on it: mistakes.csv and the reliability diagram too."""
     import shutil
 
+    from lmforge.eval.details import write_test_details
     from lmforge.eval.plots import save_confusion_matrix_png, save_curves_png
     from lmforge.eval.report import render_model_card, render_report_md
     from lmforge.rundir import write_manifest
@@ -189,6 +216,7 @@ def write_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any, metrics: 
     tokenizer.save_pretrained(str(tmp / "model"))
     write_manifest(tmp, kind)
     config = write_config(tmp, cfg)
+    add_model_warnings(metrics)
     write_json(tmp / "metrics.json", metrics)
     confusion = None
     if task == Task.SINGLE and "test" in metrics:
@@ -197,10 +225,14 @@ def write_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any, metrics: 
                                   title=f"Confusion matrix (test, n={metrics['test']['n']})")
     if metrics["train"]["history"]:
         save_curves_png(metrics["train"]["history"], tmp / "training_curves.png",
-                        title="Training")
+                        title="Training", step_losses=metrics["train"].get("step_losses"))
+    mistakes = test_mistakes(task, labels, test_part, test_logits)
+    details = write_test_details(tmp, metrics, mistakes,
+                                 test_part.rows if test_part is not None else ())
     write_text_atomic(tmp / "report.md", render_report_md(
         metrics, task, data_summary=metrics["data"], train_summary=metrics["train"],
-        confusion_png=confusion) + report_sections(metrics, cfg.log_to))
+        confusion_png=confusion, mistakes=mistakes, details=details)
+        + report_sections(metrics, cfg.log_to))
     write_text_atomic(tmp / "README.md", render_model_card(
         model_name=Path(cfg.out).name, base_model=cfg.model, task=task, labels=labels,
         metrics=metrics, config=config, usage_dir=str(cfg.out)))

@@ -27,7 +27,7 @@ class DataSummary:
     cleaning: dict[str, int]
     splits: dict[str, int]  # examples per split (and train_after_augmentation)
     split_from: str
-    leakage: dict[str, int]  # identical texts per pair of splits
+    leakage: dict[str, int]  # shared texts per pair of splits (data.split.find_leakage)
     model: dict[str, Any] | None = None  # the base model, its licence and why it was chosen
     method: dict[str, str] | None = None  # {"method", "reason"}: finetune or setfit, and why
     augmentation: dict[str, Any] | None = None

@@ -27,6 +27,6 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
         model, fitted = fit_baseline(task, parts, labels, "balanced" if weights else None)
         metrics = tfidf_metrics(fitted, summary.as_dict())
         config = steps.write_config(tmp, cfg)
-        write_tfidf_artifacts(tmp, model, metrics, config, out)
+        write_tfidf_artifacts(tmp, model, metrics, config, out, parts["test"])
     log.info("wrote %s", out)
     return TrainResult(run_dir=out, metrics=metrics, config=cfg)
