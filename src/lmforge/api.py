@@ -81,7 +81,8 @@ def evaluate(run_dir: str | os.PathLike[str], data: str | os.PathLike[str],
                                label_sep=label_sep)
     else:
         loaded = load_like_training(data, training_columns(settings.get("text_col"),
-                                                           settings.get("label_col")),
+                                                           settings.get("label_col"),
+                                                           settings.get("pair")),
                                     clf.task, label_sep)
     examples = loaded.examples
     check_known(clf.task, examples.targets, clf.labels, str(data))
@@ -93,16 +94,20 @@ def evaluate(run_dir: str | os.PathLike[str], data: str | os.PathLike[str],
     return metrics
 
 
-def predict(run_dir: str | os.PathLike[str], data: str | os.PathLike[str] | Sequence[str],
+def predict(run_dir: str | os.PathLike[str],
+            data: str | os.PathLike[str] | Sequence[str | tuple[str, str]],
             text_col: str | None = None) -> list[dict[str, Any]]:
     """Rows ``{"text", "label", "prob_<label>"...}`` (regression: ``{"text", "value"}``);
-    for a token run ``{"text", "tokens", "spans", "tags", "entities"}`` (character offsets)."""
-    from lmforge.data import read_texts
+    for a token run ``{"text", "tokens", "spans", "tags", "entities"}`` (character offsets).
+    A sentence-pair run takes ``(first, second)`` pairs (or a file with its pair columns);
+    its rows add ``text_pair``."""
+    from lmforge.data import read_inputs
 
     clf = load(run_dir)
     if clf.task == "tokens":
         from lmforge.inference.token_rows import token_prediction_rows
 
         return token_prediction_rows(clf, data, text_col)
-    texts = read_texts(data, text_col) if isinstance(data, str | os.PathLike) else list(data)
+    texts = (read_inputs(data, clf.settings, text_col) if isinstance(data, str | os.PathLike)
+             else list(data))
     return prediction_rows(clf, texts)

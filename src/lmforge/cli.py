@@ -202,9 +202,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.data == "-":
         texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
     else:
-        from lmforge.data import read_texts
+        from lmforge.data import read_inputs
 
-        texts = read_texts(args.data, args.text_col)
+        texts = read_inputs(args.data, clf.settings, args.text_col)
     if args.server:
         from lmforge.serve.client import predict_remote
 
@@ -215,7 +215,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         from lmforge.inference.token_rows import write_token_output
 
         return write_token_output(rows, args)
-    columns = row_columns(clf.task, clf.labels)
+    columns = row_columns(clf.task, clf.labels, pair=any("text_pair" in row for row in rows[:1]))
     if args.out:
         with open(args.out, "w", encoding="utf-8", newline="") as stream:
             write_rows(rows, stream, args.format or "csv", columns)

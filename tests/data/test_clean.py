@@ -41,7 +41,8 @@ def test_clean_text_counts_each_change() -> None:
     assert report.as_dict() == {
         "rows_in": 0, "html_stripped": 1, "entities_unescaped": 1, "control_chars_removed": 1,
         "unicode_normalized": 2, "whitespace_normalized": 2, "dropped_empty_text": 0,
-        "dropped_missing_label": 0, "dropped_duplicates": 0, "dropped_conflicting_labels": 0,
+        "dropped_half_empty_pair": 0, "dropped_missing_label": 0, "dropped_duplicates": 0,
+        "dropped_conflicting_labels": 0,
         "rows_out": 0}
 
 

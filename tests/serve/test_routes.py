@@ -45,7 +45,7 @@ def test_models_lists_the_run_and_the_limits(client: Any) -> None:
     assert r.status_code == 200
     assert r.json() == {
         "models": [{"name": "run", "task": "single", "labels": ["neg", "pos"], "default": True,
-                    "ready": True, "max_length": 64}],
+                    "ready": True, "max_length": 64, "inputs": ["text"], "pair": False}],
         "limits": {"max_texts_per_request": 8, "max_text_chars": 200, "max_body_bytes": 4096,
                    "max_batch_size": 32},
     }
@@ -66,7 +66,7 @@ def test_health_ready_metrics_docs_openapi_page(client: Any) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/v1/predict", "/v1/models", "/health", "/ready", "/metrics"} <= set(spec["paths"])
     body = spec["paths"]["/v1/predict"]["post"]["requestBody"]["content"]["application/json"]
-    assert body["schema"]["required"] == ["texts"]
+    assert [s["required"] for s in body["schema"]["anyOf"]] == [["texts"], ["pairs"], ["rows"]]
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'id="predict"' in page.text and "http" not in page.text.split("<script>")[1]

@@ -47,7 +47,9 @@ def fit_baseline(task: str, parts: dict[str, Any], labels: Sequence[str],
     started = time.perf_counter()
     model = fit_tfidf(task, parts["train"].texts, parts["train"].targets, labels, class_weight)
     seconds = time.perf_counter() - started
-    summary: dict[str, Any] = {"model": baseline_name(task), "seconds": seconds,
+    name = (f"TF-IDF of both texts + their overlap + {ESTIMATORS[task]}" if model.pair
+            else baseline_name(task))
+    summary: dict[str, Any] = {"model": name, "seconds": seconds,
                                "examples": len(parts["train"]), "features": model.describe()}
     summary.update(score_splits(model, parts, labels))
     return model, summary

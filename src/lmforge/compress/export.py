@@ -85,33 +85,40 @@ def check_exportable(run_dir: Path) -> None:
         )
 
 
-def export_onnx_model(model: Any, tokenizer: Any, path: Path, opset: int) -> None:
-    """Trace ``model`` (a sequence classifier) to ``path``; inputs ids + mask, output logits."""
+def export_onnx_model(model: Any, tokenizer: Any, path: Path, opset: int,
+                      pairs: bool = False) -> None:
+    """Trace ``model`` (a sequence classifier) to ``path``; inputs ids + mask (+ segment ids
+    for a sentence-pair run whose model has them), output logits."""
     import warnings
 
     import torch
 
     class LogitsOnly(torch.nn.Module):
-        """The graph takes exactly what lmforge feeds (no token_type_ids) and returns logits."""
+        """The graph takes exactly what lmforge feeds (segment ids for pairs only) and
+        returns logits."""
 
         def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+        def forward(self, input_ids: Any, attention_mask: Any,
+                    token_type_ids: Any = None) -> Any:
+            extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
-    sample = tokenizer(["an example to trace", "a second, longer example to trace the graph"],
-                       padding=True, return_tensors="pt")
-    args = (sample["input_ids"], sample["attention_mask"])
-    axes = {"input_ids": {0: "batch", 1: "sequence"},
-            "attention_mask": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}}
+    segments = pairs and "token_type_ids" in tokenizer.model_input_names
+    texts = ["an example to trace", "a second, longer example to trace the graph"]
+    sample = (tokenizer(texts, texts[::-1], padding=True, return_tensors="pt") if segments
+              else tokenizer(texts, padding=True, return_tensors="pt"))
+    inputs = list(ONNX_INPUTS) + (["token_type_ids"] if segments else [])
+    args = tuple(sample[name] for name in inputs)
+    axes = {name: {0: "batch", 1: "sequence"} for name in inputs} | {"logits": {0: "batch"}}
     model = model.to("cpu").float().eval()
     try:
         with warnings.catch_warnings(), torch.inference_mode():
             # the tracer warns about every Python-level shape check in transformers' code
             warnings.simplefilter("ignore")
-            torch.onnx.export(LogitsOnly(model), args, str(path), input_names=list(ONNX_INPUTS),
+            torch.onnx.export(LogitsOnly(model), args, str(path), input_names=inputs,
                               output_names=["logits"], dynamic_axes=axes, opset_version=opset,
                               do_constant_folding=True, dynamo=False)
     except Exception as exc:  # the exporter raises many untyped errors; all mean the same here
@@ -135,9 +142,11 @@ def quantize_int8(src: Path, dst: Path) -> None:
 
 
 def export_fast_graph(model: Any, tokenizer: Any, model_dir: Path, opset: int,
-                      optimize: bool = True) -> tuple[Path, Path | None, dict[str, int]]:
+                      optimize: bool = True,
+                      pairs: bool = False) -> tuple[Path, Path | None, dict[str, int]]:
     """Trace ``model`` into ``model_dir`` and, with ``optimize`` (and a BERT-family encoder),
-    fuse it: (plain graph, fused graph or None, its fused-op counts)."""
+    fuse it: (plain graph, fused graph or None, its fused-op counts). ``pairs``: the graph
+    also takes segment ids (a sentence-pair run)."""
     from lmforge.compress.onnx_graph import can_fuse, eager_attention, optimize_graph
 
     plain = model_dir / "model.plain.onnx"
@@ -145,10 +154,10 @@ def export_fast_graph(model: Any, tokenizer: Any, model_dir: Path, opset: int,
         if optimize:
             log.info("no transformer fusion for model type '%s': the plain graph is kept",
                      model.config.model_type)
-        export_onnx_model(model, tokenizer, plain, opset)
+        export_onnx_model(model, tokenizer, plain, opset, pairs)
         return plain, None, {}
     with eager_attention(model):
-        export_onnx_model(model, tokenizer, plain, opset)
+        export_onnx_model(model, tokenizer, plain, opset, pairs)
     fused = model_dir / "model.fp32.onnx"
     return plain, fused, optimize_graph(plain, fused, model.config)
 
@@ -159,11 +168,17 @@ def max_abs_diff(a: Any, b: Any) -> float:
     return float(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)).max())
 
 
-def parity_texts(test: Any, max_length: int) -> list[str]:
+def parity_texts(test: Any, max_length: int, pairs: bool = False) -> list[str]:
     texts = list(test.texts[:PARITY_TEXTS]) if test is not None else []
     # one text over max_length, so truncation is exercised as well
     long_text = " ".join(SAMPLE_TEXTS) * (1 + max_length // 20)
-    return texts + list(SAMPLE_TEXTS) + [long_text]
+    samples = list(SAMPLE_TEXTS) + [long_text]
+    if pairs:  # each sample against the next: pairs of every length, one over max_length
+        from lmforge.data.pairs import join_pair
+
+        samples = [join_pair(a, b) for a, b in zip(samples, samples[1:] + samples[:1],
+                                                    strict=True)]
+    return texts + samples
 
 
 def check_parity(reference: Any, candidate: Any, texts: list[str], tolerance: float,
@@ -276,7 +291,8 @@ def export_run(config: ExportConfig) -> CompressResult:
     ensemble = getattr(original, "backend", None) == "ensemble"
     network = original.transformer if ensemble else original  # what becomes an ONNX graph
     test = test_examples(original.settings, original.task, config.data)
-    texts = parity_texts(test, original.max_length)
+    pairs = bool(original.settings.get("pair"))
+    texts = parity_texts(test, original.max_length, pairs)
 
     with atomic_run_dir(out, config.overwrite) as tmp:
         model_dir = tmp / "model"
@@ -290,7 +306,7 @@ def export_run(config: ExportConfig) -> CompressResult:
         else:
             write_manifest(tmp, ONNX)
         plain_path, fused_path, fused = export_fast_graph(
-            network.model, network.tokenizer, model_dir, config.opset, config.optimize)
+            network.model, network.tokenizer, model_dir, config.opset, config.optimize, pairs)
         fp32_path = fused_path or plain_path
         fp32 = load_onnx_classifier(tmp, onnx_path=fp32_path, num_threads=bench.threads)
         parity = {"fp32": check_parity(network, fp32, texts, config.tolerance, "ONNX fp32")}

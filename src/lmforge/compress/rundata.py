@@ -38,7 +38,8 @@ def load_labelled_file(path: str | Path, settings: dict[str, Any], task: str) ->
 
     if not Path(path).is_file():
         raise DataError(f"'{path}': no such file. Pass a labelled CSV/TSV/JSONL/Parquet file.")
-    columns = training_columns(settings.get("text_col"), settings.get("label_col"))
+    columns = training_columns(settings.get("text_col"), settings.get("label_col"),
+                               settings.get("pair"))
     return load_like_training(path, columns, task, settings.get("label_sep", "|")).examples
 
 
@@ -62,7 +63,8 @@ def reproduced_splits(settings: dict[str, Any], task: str) -> dict[str, Any]:
     # so the rows come back in the same order and the seeded split is the same
     examples = load_examples(data, text_col=settings.get("text_col"),
                              label_col=settings.get("label_col"), task=task,
-                             label_sep=settings.get("label_sep", "|")).examples
+                             label_sep=settings.get("label_sep", "|"),
+                             pair=settings.get("pair")).examples
     # separate validation/test files are not needed here: named, so nothing is carved for them
     given = {name: None for name in ("validation", "test") if settings.get(name)}
     splits = split_for_training(

@@ -89,6 +89,10 @@ def coerce(cls: type, name: str, value: Any, *, check_choices: bool = True) -> A
         return float(value)
     if kind is str:
         choices = literal_choices(cls, name) if check_choices else None
+        if choices is None and isinstance(value, list | tuple):  # a YAML list of names
+            if not all(isinstance(v, str) for v in value):
+                raise ValueError(f"expected a string or a list of strings, got {value!r}")
+            return ",".join(v.strip() for v in value)
         if choices is not None and str(value) not in choices:
             raise ValueError(f"must be one of {', '.join(choices)}; got {value!r}")
         return str(value)

@@ -58,7 +58,11 @@ class TrainConfig:
     test: str | None = None
     """Separate test file (optional; otherwise carved out of --data)."""
     text_col: str | None = None
-    """Name of the text column (detected when not given)."""
+    """Name of the text column (detected when not given); several comma-separated (title,text;
+    a list in YAML) are joined into one input with the tokenizer's separator token."""
+    pair: str | None = None
+    """Two text columns read as a sentence pair, e.g. sentence1,sentence2 (detected by name:
+    sentence1/sentence2, premise/hypothesis, question/answer, text_a/text_b)."""
     label_col: str | None = None
     """Label column; comma-separated names of 0/1 columns for multi-label (detected when not given)."""
     task: TaskRequest = "auto"
@@ -206,6 +210,14 @@ class TrainConfig:
                                              or self.train_windows is not None):
             problems.append("window_stride/train_windows: only used with --long-text window; "
                             "add it or drop them")
+        if self.pair is not None and len([n for n in self.pair.split(",") if n.strip()]) != 2:
+            problems.append(f"pair: needs two column names, like sentence1,sentence2; got "
+                            f"{self.pair!r}")
+        if self.pair and self.text_col:
+            problems.append("pair/text_col: give one of them: --pair names both texts of a pair")
+        if self.pair and self.long_text == "window":
+            problems.append("long_text: window reads one long text as windows; a sentence pair "
+                            "is shortened with longest_first. Drop --long-text window for pairs")
         if not self.label_sep:
             problems.append("label_sep: must not be empty")
         problems += spec_problems(self.augment) + tracker_problems(self.log_to)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 __all__ = ["LoadedExamples", "load_examples", "load_like_training", "load_with_schema",
-           "read_texts", "training_columns"]
+           "read_inputs", "read_texts", "training_columns"]
 
 
 @dataclass
@@ -37,17 +37,20 @@ class LoadedExamples:
     encoding: str
 
 
-def load_examples(path: str | os.PathLike[str], *, text_col: str | None = None,
+def load_examples(path: str | os.PathLike[str], *, text_col: str | Sequence[str] | None = None,
                   label_col: str | Sequence[str] | None = None, task: str = "auto",
-                  label_sep: str = "|", require_label: bool = True) -> LoadedExamples:
-    """Read a file, pick its columns and task, and clean it into examples."""
+                  label_sep: str = "|", require_label: bool = True,
+                  pair: str | Sequence[str] | None = None) -> LoadedExamples:
+    """Read a file, pick its columns and task, and clean it into examples. Several text
+    columns are joined into one input, a ``pair``'s two make a sentence pair (``data.pairs``)."""
     from lmforge.data.clean import build_examples
     from lmforge.data.columns import detect_columns
     from lmforge.data.read import read_table
     from lmforge.data.task import detect_task
 
     df = read_table(path)
-    columns = detect_columns(df, path, text_col, label_col, require_label=require_label)
+    columns = detect_columns(df, path, text_col, label_col, require_label=require_label,
+                             pair=pair)
     choice = detect_task(df, columns, path, task, label_sep)
     log.info("%s: %s; %s", path, columns.reason, choice.reason)
     examples, report = build_examples(df, columns, choice.task, path, label_sep, require_label)
@@ -66,7 +69,7 @@ def load_with_schema(path: str | os.PathLike[str], columns: ColumnChoice, task: 
 
     df = read_table(path)
     present = [str(c) for c in df.columns]
-    wanted = [(columns.text, "text")] + [(name, "label") for name in columns.labels]
+    wanted = [(name, "text") for name in columns.text_columns] + [(name, "label") for name in columns.labels]
     missing = [(name, role) for name, role in wanted if name not in present]
     if missing:
         names = ", ".join(f"'{name}' (the training data's {role} column)" for name, role in missing)
@@ -75,20 +78,22 @@ def load_with_schema(path: str | os.PathLike[str], columns: ColumnChoice, task: 
             f"column{'s' if len(missing) > 1 else ''} {names} {verb} not in {path}; its columns "
             f"are: {', '.join(present)}. Give it the same column names as the training data.",
             [name for name, _ in missing])
-    same = Choice(columns.text, tuple(columns.labels), "same columns as the training data")
+    same = Choice(columns.text, tuple(columns.labels), "same columns as the training data",
+                  pair=columns.pair)
     choice = detect_task(df, same, path, task, label_sep)
     examples, report = build_examples(df, same, choice.task, path, label_sep)
     _log_cleaning(path, report)
     return LoadedExamples(examples, same, choice, report, df.attrs.get("encoding", "utf-8"))
 
 
-def training_columns(text_col: str | None, label_col: str | None) -> ColumnChoice:
+def training_columns(text_col: str | None, label_col: str | None,
+                     pair: str | None = None) -> ColumnChoice:
     """The columns a run was trained on, from its config.yaml ``text_col``/``label_col``
-    (several label columns comma-separated)."""
+    (several columns comma-separated) and ``pair``."""
     from lmforge.data.columns import ColumnChoice as Choice
 
-    return Choice(text=text_col or "text", labels=tuple((label_col or "label").split(",")),
-                  reason="columns of the training data")
+    return Choice(text=pair or text_col or "text", labels=tuple((label_col or "label").split(",")),
+                  reason="columns of the training data", pair=bool(pair))
 
 
 def load_like_training(path: str | os.PathLike[str], columns: ColumnChoice, task: str,
@@ -104,9 +109,35 @@ def load_like_training(path: str | os.PathLike[str], columns: ColumnChoice, task
         return load_examples(path, task=task, label_sep=label_sep)
 
 
-def read_texts(path: str | os.PathLike[str], text_col: str | None = None) -> list[str]:
+def read_texts(path: str | os.PathLike[str], text_col: str | None = None,
+               pair: str | None = None) -> list[str]:
     """The cleaned texts of a file with or without labels (``predict``'s input)."""
-    return load_examples(path, text_col=text_col, require_label=False).examples.texts
+    return load_examples(path, text_col=text_col, require_label=False, pair=pair).examples.texts
+
+
+def read_inputs(path: str | os.PathLike[str], settings: dict[str, Any],
+                text_col: str | None = None) -> list[str]:
+    """``predict``'s input for a run: ``text_col`` when given, else the run's own text
+    columns (config.yaml ``text_col``, ``pair``) when the file has them, else detected."""
+    from lmforge.data.read import read_table
+
+    if text_col:
+        return read_texts(path, text_col)
+    pair, run_text = settings.get("pair"), settings.get("text_col")
+    wanted = (pair or run_text or "").split(",")
+    if pair or (run_text and "," in run_text):
+        present = {str(c) for c in read_table(path).columns}
+        if all(name in present for name in wanted):
+            return read_texts(path, None if pair else run_text, pair=pair)
+        if pair:
+            from lmforge.data.columns import MissingColumnsError
+
+            missing = [name for name in wanted if name not in present]
+            raise MissingColumnsError(
+                f"{path} lacks the column(s) {', '.join(repr(m) for m in missing)} of the run's "
+                f"sentence pairs ({pair}); its columns are: {', '.join(sorted(present))}. Give it "
+                "the training data's pair columns.", missing)
+    return read_texts(path)
 
 
 def _log_cleaning(path: Any, report: CleanReport) -> None:

@@ -53,6 +53,7 @@ class CleanReport:
     unicode_normalized: int = 0
     whitespace_normalized: int = 0
     dropped_empty_text: int = 0
+    dropped_half_empty_pair: int = 0  # sentence pairs with one empty text
     dropped_missing_label: int = 0
     dropped_duplicates: int = 0
     dropped_conflicting_labels: int = 0
@@ -120,6 +121,8 @@ def build_examples(df: Any, columns: ColumnChoice, task: str, path: Any, label_s
     in order, with no targets."""
     report = CleanReport(rows_in=len(df))
     rows = file_rows(df)
+    if len(columns.text_columns) > 1:
+        return _build_multi(df, columns, task, path, label_sep, require_label)
     raw_texts = list(df[columns.text])
     label_values = [list(df[c]) for c in columns.labels] if require_label else []
     if require_label and all(is_missing(v) for values in label_values for v in values):
@@ -165,6 +168,54 @@ def build_examples(df: Any, columns: ColumnChoice, task: str, path: Any, label_s
                         path, empty)
     report.rows_out = len(examples)
     return examples, report
+
+
+def _build_multi(df: Any, columns: ColumnChoice, task: str, path: Any, label_sep: str,
+                 require_label: bool) -> tuple[Examples, CleanReport]:
+    """``build_examples`` for inputs of several columns: each cell cleaned, then joined
+    (``data.pairs``). A pair with an empty side cannot be read: dropped and counted
+    (labelled data), or an error naming the row (prediction input)."""
+    cell_report = CleanReport()
+    joined = joined_inputs(df, columns, path, cell_report, strict=not require_label)
+    half_empty = sum(1 for text in joined if text is None)
+    joined = [text or "" for text in joined]
+    names = columns.text_columns
+    shown = " + ".join(names)  # a column of the joined inputs, named for messages
+    single = ColumnChoice(shown, columns.labels, columns.reason)
+    examples, report = build_examples(df.assign(**{shown: joined}), single, task, path,
+                                      label_sep, require_label)
+    for step in ("html_stripped", "entities_unescaped", "control_chars_removed",
+                 "unicode_normalized", "whitespace_normalized"):  # counted per cell
+        setattr(report, step, getattr(cell_report, step))
+    report.dropped_empty_text -= half_empty
+    report.dropped_half_empty_pair = half_empty
+    return examples, report
+
+
+def joined_inputs(df: Any, columns: ColumnChoice, path: Any, report: CleanReport | None = None,
+                  strict: bool = False) -> list[str | None]:
+    """Each row's input read from several text columns (``data.pairs``): the cells cleaned
+    (counted in ``report``), then joined, or made a sentence pair. A pair with one empty text
+    is None, or with ``strict`` (prediction input) an error naming the row and column."""
+    from lmforge.data.pairs import join_columns, join_pair
+
+    names = columns.text_columns
+    cells = [[("" if is_missing(v) else clean_text(str(plain(v)), report)) for v in df[name]]
+             for name in names]
+    joined: list[str | None] = []
+    for i, parts in enumerate(zip(*cells, strict=True)):
+        if not columns.pair:
+            joined.append(join_columns(parts))
+        elif all(parts) or not any(parts):
+            joined.append(join_pair(*parts) if all(parts) else "")
+        elif strict:
+            empty = names[0] if not parts[0] else names[1]
+            raise DataError(f"{path}: {row_name(df, i)}, column '{empty}' is empty, but this "
+                            "model reads sentence pairs: both texts are needed. Fill it in or "
+                            "remove the row.")
+        else:
+            joined.append(None)
+    return joined
 
 
 def _drops(report: CleanReport) -> str:

@@ -38,26 +38,73 @@ class MissingColumnsError(DataError):
 
 @dataclass(frozen=True)
 class ColumnChoice:
-    text: str
+    text: str  # the text column; several (joined, or a pair): their names comma-separated
     labels: tuple[str, ...]  # one label column, or several 0/1 columns (multi-label)
     reason: str
+    pair: bool = False  # text names the two columns of a sentence pair
+
+    @property
+    def text_columns(self) -> tuple[str, ...]:
+        """The columns the input is read from: one, several joined, or a pair's two."""
+        return (self.text,) if "," not in self.text else tuple(self.text.split(","))
+
+    @property
+    def pair_col(self) -> str | None:
+        """config.yaml's ``pair`` ("a,b"), None when the input is not a pair."""
+        return self.text if self.pair else None
+
+    @property
+    def text_col(self) -> str | None:
+        """config.yaml's ``text_col``, None for a pair."""
+        return None if self.pair else self.text
 
 
-def detect_columns(df: Any, path: Any, text_col: str | None = None,
+def detect_columns(df: Any, path: Any, text_col: str | Sequence[str] | None = None,
                    label_col: str | Sequence[str] | None = None,
-                   require_label: bool = True) -> ColumnChoice:
-    """The text and label column(s) of ``df``: the given names checked, the others detected."""
+                   require_label: bool = True,
+                   pair: str | Sequence[str] | None = None) -> ColumnChoice:
+    """The text and label column(s) of ``df``: the given names checked, the others detected.
+    ``text_col`` may name several columns (joined into one input), ``pair`` two (a sentence
+    pair); a pair is also detected by name (``data.pairs.PAIR_NAMES``)."""
+    from lmforge.data.pairs import column_names
+
     columns = [str(c) for c in df.columns]
     given_labels = _split_label_names(label_col, columns)
-    _check_given(columns, path, text_col, given_labels)
+    texts = column_names(text_col, columns)
+    pair_names = column_names(pair, columns)
+    if pair_names and texts:
+        raise DataError(f"{path}: pass either --text-col or --pair, not both: --pair names the "
+                        "two text columns of a sentence pair.")
+    if pair and len(pair_names) != 2:
+        raise DataError(f"{path}: --pair needs exactly two column names, like --pair "
+                        f"sentence1,sentence2; got {', '.join(pair_names) or 'none'}.")
+    _check_given(columns, path, texts or pair_names, given_labels,
+                 "--pair" if pair_names else "--text-col")
 
     reasons: list[str] = []
-    if text_col:
-        text = text_col
+    is_pair = False
+    if pair_names:
+        text, is_pair = ",".join(pair_names), True
+        reasons.append(f"sentence pair of columns '{pair_names[0]}' and '{pair_names[1]}' (given)")
+    elif len(texts) > 1:
+        text = ",".join(texts)
+        reasons.append(f"text columns {', '.join(repr(t) for t in texts)} joined with the "
+                       "tokenizer's separator token (given)")
+    elif texts:
+        text = texts[0]
         reasons.append(f"text column '{text}' (given)")
+    elif (found := _detect_pair(columns, given_labels)) is not None:
+        text, is_pair = ",".join(found), True
+        reasons.append(f"sentence pair of columns '{found[0]}' and '{found[1]}' (by name; "
+                       "--text-col NAME reads one column instead)")
     else:
         text, how = _detect_text(df, columns, path, exclude=given_labels, require_label=require_label)
         reasons.append(f"text column '{text}' ({how})")
+        hint = _suggest_join(df, columns, text, given_labels)
+        if hint:
+            reasons.append(hint)
+            log.info("%s: %s", path, hint)
+    names = text.split(",") if "," in text and text not in columns else [text]
 
     labels: tuple[str, ...] = ()
     if given_labels:
@@ -66,10 +113,40 @@ def detect_columns(df: Any, path: Any, text_col: str | None = None,
     elif require_label:
         labels, how = _detect_labels(df, columns, path, text)
         reasons.append(f"{_label_words(labels)} ({how})")
-    if text in labels:
-        raise DataError(f"{path}: column '{text}' cannot be both the text and the label column. "
-                        "Pass different --text-col and --label-col.")
-    return ColumnChoice(text=text, labels=labels, reason=", ".join(reasons))
+    for name in names:
+        if name in labels:
+            raise DataError(f"{path}: column '{name}' cannot be both the text and the label "
+                            "column. Pass different --text-col and --label-col.")
+    if len(set(names)) < len(names):
+        raise DataError(f"{path}: a column is named twice in {', '.join(names)}. Name each "
+                        "text column once.")
+    return ColumnChoice(text=text, labels=labels, reason=", ".join(reasons), pair=is_pair)
+
+
+def _detect_pair(columns: list[str], exclude: Sequence[str]) -> tuple[str, str] | None:
+    from lmforge.data.pairs import PAIR_NAMES
+
+    for first, second in PAIR_NAMES:
+        a, b = _by_name(columns, (first,), exclude), _by_name(columns, (second,), exclude)
+        if a is not None and b is not None:
+            return a, b
+    return None
+
+
+def _suggest_join(df: Any, columns: list[str], text: str, exclude: Sequence[str]) -> str:
+    """A hint when the file has a short and a long text column (title + body), which are
+    usually worth reading together; empty when not."""
+    from lmforge.data.pairs import LONG_NAMES, SHORT_NAMES
+
+    short = _by_name(columns, SHORT_NAMES, [*exclude])
+    long = _by_name(columns, LONG_NAMES, [*exclude, *([short] if short else [])])
+    if short is None or long is None or text not in (short, long):
+        return ""
+    short_len, long_len = _profile(df, short)["mean_length"], _profile(df, long)["mean_length"]
+    if not short_len or long_len < 2 * short_len:
+        return ""
+    return (f"'{short}' looks like a title of '{long}': --text-col {short},{long} reads both, "
+            "joined with the tokenizer's separator token")
 
 
 def _label_words(labels: Sequence[str]) -> str:
@@ -89,9 +166,9 @@ def _split_label_names(label_col: str | Sequence[str] | None, columns: list[str]
     return [n.strip() for n in label_col if n and n.strip()]
 
 
-def _check_given(columns: list[str], path: Any, text_col: str | None,
-                 labels: list[str]) -> None:
-    missing = [(n, "--text-col") for n in ([text_col] if text_col else []) if n not in columns]
+def _check_given(columns: list[str], path: Any, texts: list[str],
+                 labels: list[str], text_flag: str = "--text-col") -> None:
+    missing = [(n, text_flag) for n in texts if n not in columns]
     missing += [(n, "--label-col") for n in labels if n not in columns]
     if not missing:
         return

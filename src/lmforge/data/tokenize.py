@@ -20,6 +20,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lmforge.errors import ConfigError
+
 HEAD_SHARE = 0.25
 
 
@@ -125,6 +127,15 @@ def encode_texts(
 ) -> Encoded:
     """Token ids of ``texts`` framed by the special tokens. Texts over ``max_length``
     are shortened by ``strategy``, or with ``windows`` read as overlapping windows."""
+    from lmforge.data.pairs import JOIN_MARK, PAIR_MARK, with_separator
+
+    if any(PAIR_MARK in t for t in texts):
+        if windows is not None:
+            raise ConfigError(WINDOWS_FOR_PAIRS)
+        return encode_pairs(tokenizer, texts, max_length)
+    if any(JOIN_MARK in t for t in texts):
+        separator = tokenizer.sep_token or tokenizer.eos_token or "|"
+        texts = [with_separator(t, separator) for t in texts]
     prefix, suffix = special_token_frame(tokenizer)
     budget = max_length - len(prefix) - len(suffix)
     if budget < 1:
@@ -152,8 +163,50 @@ def encode_texts(
     return Encoded(out, n_truncated, longest, owner=owner, n_texts=len(bare), n_capped=n_capped)
 
 
+WINDOWS_FOR_PAIRS = ("--long-text window reads one long text as windows; a sentence pair is "
+                     "two texts, shortened together (longest_first). Use --long-text truncate "
+                     "(the default) for pairs.")
+
+
+class PairIds(list[int]):
+    """A sentence pair's token ids, carrying its segment ids (``token_type_ids``): 0 for the
+    first text and its special tokens, 1 for the second. A list like any row, so every
+    batcher passes it along unchanged; ``pad_batch``/``pad_numpy`` add the segment ids."""
+
+    token_type_ids: list[int]
+
+
+def encode_pairs(tokenizer: Any, texts: Sequence[str], max_length: int) -> Encoded:
+    """Sentence pairs (``data.pairs.join_pair`` strings) encoded as the tokenizer encodes a
+    pair, as Hugging Face's run_glue does: both texts framed by the special tokens, segment
+    ids when the model has them, pairs over ``max_length`` shortened by ``longest_first``
+    (a token off the longer text at a time). ``n_truncated`` counts the shortened pairs."""
+    from lmforge.data.pairs import split_pairs
+
+    firsts, seconds = split_pairs(texts)
+    if not texts:
+        return Encoded([], 0, 0)
+    specials = tokenizer.num_special_tokens_to_add(pair=True)
+    if max_length - specials < 2:
+        raise ValueError(f"max_length {max_length} leaves no room for both texts of a pair")
+    bare = tokenizer(firsts + seconds, add_special_tokens=False)["input_ids"]
+    full = [len(a) + len(b) + specials for a, b in zip(bare[: len(texts)], bare[len(texts) :],
+                                                        strict=True)]
+    encoded = tokenizer(firsts, seconds, truncation="longest_first", max_length=max_length,
+                        return_token_type_ids=True)
+    segments = "token_type_ids" in tokenizer.model_input_names
+    rows: list[list[int]] = []
+    for ids, types in zip(encoded["input_ids"], encoded["token_type_ids"], strict=True):
+        row = PairIds(ids)
+        # models without segment embeddings (XLM-R, e5) get none, as their tokenizer says
+        row.token_type_ids = list(types) if segments else [0] * len(ids)
+        rows.append(row)
+    return Encoded(rows, sum(n > max_length for n in full), max(full))
+
+
 def pad_batch(rows: Sequence[list[int]], pad_id: int) -> dict[str, Any]:
-    """Pad to the longest row of this batch only (dynamic padding)."""
+    """Pad to the longest row of this batch only (dynamic padding); sentence pairs
+    (``PairIds``) add their ``token_type_ids``."""
     import torch
 
     width = max(len(r) for r in rows)
@@ -162,7 +215,14 @@ def pad_batch(rows: Sequence[list[int]], pad_id: int) -> dict[str, Any]:
     for i, row in enumerate(rows):
         ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
         mask[i, : len(row)] = 1
-    return {"input_ids": ids, "attention_mask": mask}
+    batch = {"input_ids": ids, "attention_mask": mask}
+    if any(isinstance(r, PairIds) for r in rows):
+        types = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            if isinstance(row, PairIds):
+                types[i, : len(row)] = torch.tensor(row.token_type_ids, dtype=torch.long)
+        batch["token_type_ids"] = types
+    return batch
 
 
 def length_grouped_batches(

@@ -244,6 +244,8 @@ def _baseline_lines(baseline: dict[str, Any], splits: dict[str, dict[str, Any]],
         lines += ["", f"- baseline features: {features.get('n_features')} "
                       f"{features.get('analyzer')} n-grams {tuple(features.get('ngram_range') or ())}"
                       f" ({features.get('reason')}), {features.get('estimator')}"]
+        if features.get("pair_features"):
+            lines[-1] += "; sentence pairs: " + ", ".join(features["pair_features"])
     verdict = baseline.get("verdict") or {}
     if verdict.get("sentence"):
         lines += ["", f"**Is the model worth its cost?** {verdict['sentence']}", "",

@@ -148,6 +148,9 @@ def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "auto",
     if problems:
         raise ConfigError("invalid explain settings: " + "; ".join(problems))
     clf = _explained_part(_load(run_or_classifier))
+    if (getattr(clf, "settings", None) or {}).get("pair"):
+        raise DataError("explanations are for models that read one text; this run reads "
+                        "sentence pairs (config.yaml 'pair'). Use predict.")
     texts = as_texts(texts)
     if not texts:
         raise DataError("no texts to explain: pass at least one text")

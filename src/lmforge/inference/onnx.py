@@ -45,8 +45,10 @@ class OnnxClassifier(TokenizedRun):
         for idx in sorted_batches([len(r) for r in rows], self.batch_size,
                                   ONNX_RUN_OVERHEAD_TOKENS):
             feed = pad_numpy([rows[i] for i in idx], pad)
-            if wants_types:  # graphs exported by other tools may want it
+            if wants_types and "token_type_ids" not in feed:  # other tools' graphs want it
                 feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+            elif not wants_types:  # pairs of a model without segment embeddings (XLM-R)
+                feed.pop("token_type_ids", None)
             result[idx] = self.model.run(self.output_names, feed)[0]
         return pool_windows(result, encoded.owner, encoded.n_texts)
 
@@ -75,8 +77,11 @@ ONNX_RUN_OVERHEAD_TOKENS = 16
 
 
 def pad_numpy(rows: Sequence[list[int]], pad_id: int) -> dict[str, Any]:
-    """``pad_batch`` without torch: int64 ids and mask padded to the longest row."""
+    """``pad_batch`` without torch: int64 ids and mask padded to the longest row (and the
+    segment ids of sentence pairs)."""
     import numpy as np
+
+    from lmforge.data.tokenize import PairIds
 
     lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
     width = int(lengths.max())
@@ -84,7 +89,14 @@ def pad_numpy(rows: Sequence[list[int]], pad_id: int) -> dict[str, Any]:
     ids = np.full((len(rows), width), pad_id, dtype=np.int64)
     ids[mask.astype(bool)] = np.fromiter((t for r in rows for t in r), dtype=np.int64,
                                          count=int(lengths.sum()))
-    return {"input_ids": ids, "attention_mask": mask}
+    feed = {"input_ids": ids, "attention_mask": mask}
+    if any(isinstance(r, PairIds) for r in rows):  # sentence pairs: their segment ids
+        types = np.zeros((len(rows), width), dtype=np.int64)
+        for i, row in enumerate(rows):
+            if isinstance(row, PairIds):
+                types[i, : len(row)] = row.token_type_ids
+        feed["token_type_ids"] = types
+    return feed
 
 
 def has_tokenizer(model_dir: Path) -> bool:

@@ -23,16 +23,30 @@ def prediction_row(text: str, task: str, label: str | Sequence[str] | None = Non
                    prefix: str = "prob_") -> dict[str, Any]:
     """One row: ``label`` is a string (single-label) or the predicted labels (multi-label),
     ``scores`` one number per label in column order; regression rows hold ``value``."""
+    row: dict[str, Any] = _text_fields(text)
     if task == "regression":
-        return {"text": text, "value": value}
-    shown = label if isinstance(label, str) else LABEL_SEPARATOR.join(label or ())
-    row: dict[str, Any] = {"text": text, "label": shown}
+        return row | {"value": value}
+    row["label"] = label if isinstance(label, str) else LABEL_SEPARATOR.join(label or ())
     row.update({f"{prefix}{name}": score for name, score in (scores or {}).items()})
     return row
 
 
-def prediction_rows(clf: Predictor, texts: list[str]) -> list[dict[str, Any]]:
-    """``clf``'s rows for ``texts``, in order (one forward pass)."""
+def _text_fields(text: str) -> dict[str, Any]:
+    """``{"text"}``, or for a sentence pair ``{"text", "text_pair"}`` (``data.pairs``)."""
+    from lmforge.data.pairs import PAIR_FIELD, display_text, is_pair, split_pair
+
+    if is_pair(text):
+        first, second = split_pair(text)
+        return {"text": first, PAIR_FIELD: second}
+    return {"text": display_text(text)}
+
+
+def prediction_rows(clf: Predictor, texts: list[Any]) -> list[dict[str, Any]]:
+    """``clf``'s rows for ``texts`` (strings, or ``(first, second)`` sentence pairs), in order
+    (one forward pass)."""
+    from lmforge.inference.surface import as_texts
+
+    texts = as_texts(texts)
     if not texts:
         return []
     if clf.task == "regression":
@@ -45,11 +59,15 @@ def prediction_rows(clf: Predictor, texts: list[str]) -> list[dict[str, Any]]:
             for text, label, p in zip(texts, labels, probs, strict=True)]
 
 
-def row_columns(task: str, labels: Sequence[str], prefix: str = "prob_") -> list[str]:
-    """The CSV header of rows for ``task`` and ``labels``."""
+def row_columns(task: str, labels: Sequence[str], prefix: str = "prob_",
+                pair: bool = False) -> list[str]:
+    """The CSV header of rows for ``task`` and ``labels`` (``pair``: sentence-pair rows)."""
+    from lmforge.data.pairs import PAIR_FIELD
+
+    texts = ["text", PAIR_FIELD] if pair else ["text"]
     if task == "regression":
-        return ["text", "value"]
-    return ["text", "label"] + [f"{prefix}{name}" for name in labels]
+        return texts + ["value"]
+    return texts + ["label"] + [f"{prefix}{name}" for name in labels]
 
 
 def write_rows(rows: list[dict[str, Any]], stream: Any, fmt: str, columns: list[str]) -> None:

@@ -75,15 +75,27 @@ class PredictSurface:
         return [float(v) for v in outputs]
 
 
-def as_texts(texts: Sequence[str]) -> list[str]:
-    """``texts`` as a list of strings, or a ``DataError`` saying which item is not one."""
+def as_texts(texts: Sequence[Any]) -> list[str]:
+    """``texts`` as a list of strings (a ``(first, second)`` sentence pair becomes one, see
+    ``data.pairs``), or a ``DataError`` saying which item is neither."""
+    from lmforge.data.pairs import as_input
+
     if isinstance(texts, str):
         raise DataError("pass a list of texts, not a single string: predict(['some text'])")
-    out = list(texts)
-    for i, text in enumerate(out):
-        if not isinstance(text, str):
-            raise DataError(f"text #{i} is {type(text).__name__}, not a string")
-    return out
+    return [as_input(text, f"text #{i}") for i, text in enumerate(texts)]
+
+
+def check_inputs(texts: Sequence[str], pairs: bool) -> None:
+    """A DataError when a sentence-pair run gets a single text, or a one-text run a pair."""
+    from lmforge.data.pairs import is_pair, split_pairs
+
+    if pairs:
+        split_pairs(texts)  # names the first single text
+        return
+    for i, text in enumerate(texts):
+        if is_pair(text):
+            raise DataError(f"text #{i} is a sentence pair, but this model reads one text per "
+                            "input (it was not trained on pairs). Pass single texts.")
 
 
 def pool_windows(row_logits: Any, owner: Sequence[int] | None, n_texts: int) -> Any:

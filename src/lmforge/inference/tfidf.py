@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lmforge.inference.surface import PredictSurface, as_texts
+from lmforge.inference.surface import PredictSurface, as_texts, check_inputs
 from lmforge.models.tfidf import TfidfModel
 
 
@@ -32,4 +32,6 @@ class TfidfClassifier(PredictSurface):
     def logits(self, texts: Sequence[str]) -> Any:
         from lmforge.data.clean import clean_text
 
-        return self.model.scores([clean_text(t) for t in as_texts(texts)])
+        texts = as_texts(texts)
+        check_inputs(texts, self.model.pair)
+        return self.model.scores([clean_text(t) for t in texts])

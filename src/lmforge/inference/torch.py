@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lmforge.data.tokenize import pad_batch, sorted_batches
-from lmforge.inference.surface import TokenizedRun, as_texts, pool_windows
+from lmforge.inference.surface import TokenizedRun, as_texts, check_inputs, pool_windows
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,9 @@ def encode_for_model(clf: Any, texts: Sequence[str]) -> Any:
     from lmforge.data.tokenize import encode_texts, window_spec_from
 
     texts = as_texts(texts)
-    windows = window_spec_from(getattr(clf, "settings", None) or {})
+    settings = getattr(clf, "settings", None) or {}
+    check_inputs(texts, bool(settings.get("pair")))
+    windows = window_spec_from(settings)
     encoded = encode_texts(clf.tokenizer, [clean_text(t) for t in texts],
                            clf.max_length, clf.truncation, windows)
     if encoded.n_truncated and windows is not None:

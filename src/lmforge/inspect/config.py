@@ -15,7 +15,10 @@ class InspectConfig:
     test: str | None = None
     """A second file (test or validation) to check for texts shared with --data (leakage)."""
     text_col: str | None = None
-    """Name of the text column (detected when not given)."""
+    """Name of the text column (detected when not given); several comma-separated are read
+    joined, as train reads them."""
+    pair: str | None = None
+    """Two text columns read as a sentence pair (as for train; detected by name)."""
     label_col: str | None = None
     """Label column; comma-separated names of 0/1 columns for multi-label (detected when not given)."""
     task: Literal["auto", "single", "multi", "regression"] = "auto"

@@ -42,7 +42,7 @@ def read_rows(path: str | os.PathLike[str], cfg: InspectConfig,
     Returns (rows, columns, task choice, row word). ``columns`` given: read with them
     (a second file must have the first one's columns)."""
     from lmforge.data.cells import is_missing, plain
-    from lmforge.data.clean import _target, clean_text
+    from lmforge.data.clean import _target, clean_text, joined_inputs
     from lmforge.data.columns import detect_columns
     from lmforge.data.read import file_rows, read_table
     from lmforge.data.task import detect_task
@@ -50,9 +50,10 @@ def read_rows(path: str | os.PathLike[str], cfg: InspectConfig,
 
     df = read_table(path)
     if columns is None:
-        columns = detect_columns(df, path, cfg.text_col, cfg.label_col)
+        columns = detect_columns(df, path, cfg.text_col, cfg.label_col, pair=cfg.pair)
     else:
-        missing = [c for c in (columns.text, *columns.labels) if c not in [str(x) for x in df.columns]]
+        missing = [c for c in (*columns.text_columns, *columns.labels)
+                   if c not in [str(x) for x in df.columns]]
         if missing:
             raise DataError(f"{path}: has no column {', '.join(repr(c) for c in missing)} (the "
                             f"columns of {cfg.data}); its columns are: "
@@ -61,7 +62,8 @@ def read_rows(path: str | os.PathLike[str], cfg: InspectConfig,
     choice = detect_task(df, columns, path, cfg.task, cfg.label_sep)
 
     numbers = file_rows(df)
-    texts = list(df[columns.text])
+    texts = list(df[columns.text]) if len(columns.text_columns) == 1 else [
+        text or "" for text in joined_inputs(df, columns, path)]  # several columns: data.pairs
     label_values = [list(df[c]) for c in columns.labels]
     rows = []
     for i, raw in enumerate(texts):
@@ -168,9 +170,13 @@ def _tokenizer(model: str) -> tuple[Any, str]:
 def _token_stats(tokenizer: Any, texts: list[str]) -> tuple[list[int], dict[str, Any]]:
     """Token count of each text (special tokens included, as max_length counts them) and
     its share of unknown tokens; ``unknown_token_report`` as train computes it."""
+    from lmforge.data.pairs import with_separator
     from lmforge.data.tokenize import special_token_frame, unknown_token_report
 
     prefix, suffix = special_token_frame(tokenizer)
+    # several columns or a pair: counted with the separator token between the texts
+    separator = tokenizer.sep_token or tokenizer.eos_token or "|"
+    texts = [with_separator(t, separator) for t in texts]
     ids = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
     lengths = [len(r) + len(prefix) + len(suffix) for r in ids]
     unk = tokenizer.unk_token_id

@@ -8,6 +8,12 @@ that fitting and loading share one code path, and the saved model is a vocabular
 (JSON) and arrays (``.npz`` read with ``allow_pickle=False``), not a pickle that
 runs code when loaded.
 
+Sentence pairs (``data.pairs``): one vocabulary over both sides; a pair's features are
+the TF-IDF rows of its first and of its second text side by side, plus two overlap
+features, the cosine of the two rows and the share of shared n-grams (Jaccard),
+so the linear model sees both what each side says and how much they agree — the
+classic lexical-overlap baseline for entailment and paraphrase.
+
 Models: logistic regression (single-label; multinomial), one logistic regression
 per label (multi-label, one-vs-rest), ridge regression (regression). ``scores``
 returns what ``logits_to_outputs`` expects: logits whose softmax (single) or
@@ -123,13 +129,16 @@ class TfidfModel:
     coef: Any
     intercept: Any
     settings: dict[str, Any]
+    pair: bool = False  # sentence pairs: both sides' features and their overlap
     _vec: Any = field(default=None, init=False, repr=False, compare=False)
     _index: Any = field(default=None, init=False, repr=False, compare=False)
 
     def features(self, texts: Sequence[str]) -> Any:
         if self._vec is None:
             self._vec = _vectorizer(self.spec, {t: i for i, t in enumerate(self.vocabulary)})
-        return _weigh(self._vec.transform(list(texts)), self.idf)
+        if self.pair:
+            return pair_features(self._vec, self.idf, texts)
+        return _weigh(self._vec.transform(_joined_as_words(texts)), self.idf)
 
     def scores(self, texts: Sequence[str]) -> Any:
         """(n, k) float32 logits (single/multi) or (n, 1) values (regression).
@@ -139,6 +148,12 @@ class TfidfModel:
         start-up of a run that predicts with a TF-IDF part."""
         import numpy as np
 
+        if self.pair:  # both sides and their overlap: the sklearn path (pair runs only)
+            if not len(texts):
+                return np.zeros((0, self.coef.shape[0]), dtype=np.float32)
+            return np.asarray(self.features(texts) @ self.coef.T + self.intercept,
+                              dtype=np.float32)
+        texts = _joined_as_words(texts)
         out = np.zeros((len(texts), self.coef.shape[0]), dtype=np.float32)
         if self._index is None:
             self._index = {term: i for i, term in enumerate(self.vocabulary)}
@@ -157,9 +172,12 @@ class TfidfModel:
 
     def describe(self) -> dict[str, Any]:
         """The ``features`` entry of metrics.json."""
-        return {"analyzer": self.spec.analyzer, "ngram_range": list(self.spec.ngram_range),
-                "n_features": len(self.vocabulary), "reason": self.spec.reason,
-                "estimator": ESTIMATORS[self.task], **self.settings}
+        out = {"analyzer": self.spec.analyzer, "ngram_range": list(self.spec.ngram_range),
+               "n_features": len(self.vocabulary), "reason": self.spec.reason,
+               "estimator": ESTIMATORS[self.task], **self.settings}
+        if self.pair:
+            out["pair_features"] = PAIR_FEATURES
+        return out
 
 
 def fit_tfidf(task: str, texts: Sequence[str], targets: Sequence[Any], labels: Sequence[str],
@@ -167,10 +185,14 @@ def fit_tfidf(task: str, texts: Sequence[str], targets: Sequence[Any], labels: S
     """Fit the vectorizer and the linear model on training texts (already cleaned)."""
     import numpy as np
 
-    spec = choose_features(texts)
+    from lmforge.data.pairs import is_pair, split_pairs
+
+    pair = any(is_pair(t) for t in texts)
+    sides = [s for both in split_pairs(texts) for s in both] if pair else _joined_as_words(texts)
+    spec = choose_features(sides)
     vec = _vectorizer(spec)
     try:
-        counts = vec.fit_transform(list(texts))
+        counts = vec.fit_transform(sides)
     except ValueError as exc:  # sklearn: "empty vocabulary; perhaps the documents only contain stop words"
         raise ModelError(f"the TF-IDF baseline found no {spec.analyzer} n-grams in the training "
                          f"texts ({exc}). Check that the text column holds text.") from exc
@@ -180,7 +202,7 @@ def fit_tfidf(task: str, texts: Sequence[str], targets: Sequence[Any], labels: S
     n = counts.shape[0]
     df = np.bincount(counts.indices, minlength=counts.shape[1])
     idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
-    x = _weigh(counts, idf)
+    x = pair_features(vec, idf, texts) if pair else _weigh(counts, idf)
     started = time.perf_counter()
     settings: dict[str, Any]
     if task == "single":
@@ -192,7 +214,36 @@ def fit_tfidf(task: str, texts: Sequence[str], targets: Sequence[Any], labels: S
     log.debug("tf-idf: %d texts x %d features, fitted in %.2f s", n, len(vocabulary),
               time.perf_counter() - started)
     return TfidfModel(task, list(labels), spec, vocabulary, idf, coef.astype(np.float32),
-                      intercept.astype(np.float32), settings)
+                      intercept.astype(np.float32), settings, pair=pair)
+
+
+PAIR_FEATURES = ("tf-idf of the first text", "tf-idf of the second text",
+                 "cosine of the two", "shared n-grams / all n-grams of the two (Jaccard)")
+
+
+def pair_features(vec: Any, idf: Any, texts: Sequence[str]) -> Any:
+    """[tf-idf(first) | tf-idf(second) | cosine | Jaccard] of each sentence pair."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from lmforge.data.pairs import split_pairs
+
+    firsts, seconds = split_pairs(texts)
+    counts_a, counts_b = vec.transform(firsts), vec.transform(seconds)
+    xa, xb = _weigh(counts_a, idf), _weigh(counts_b, idf)
+    cosine = np.asarray(xa.multiply(xb).sum(axis=1), dtype=np.float32).reshape(-1, 1)
+    seen_a, seen_b = counts_a > 0, counts_b > 0
+    shared = np.asarray(seen_a.multiply(seen_b).sum(axis=1), dtype=np.float32).ravel()
+    union = np.asarray((seen_a + seen_b).sum(axis=1), dtype=np.float32).ravel()  # bool OR
+    jaccard = (shared / np.maximum(union, 1.0)).reshape(-1, 1)
+    return sp.hstack([xa, xb, sp.csr_matrix(cosine), sp.csr_matrix(jaccard)], format="csr")
+
+
+def _joined_as_words(texts: Sequence[str]) -> list[str]:
+    """Texts joined from several columns (``data.pairs.JOIN_MARK``) with plain spaces."""
+    from lmforge.data.pairs import JOIN_MARK
+
+    return [t.replace(JOIN_MARK, " ") if JOIN_MARK in t else t for t in texts]
 
 
 def _fit_single(x: Any, targets: Sequence[Any], labels: Sequence[str],
@@ -258,7 +309,7 @@ def save_tfidf(model: TfidfModel, model_dir: Path) -> None:
     meta = {"format": FORMAT, "version": FORMAT_VERSION, "task": model.task,
             "labels": model.labels, "analyzer": model.spec.analyzer,
             "ngram_range": list(model.spec.ngram_range), "reason": model.spec.reason,
-            "settings": model.settings, "vocabulary": model.vocabulary}
+            "settings": model.settings, "pair": model.pair, "vocabulary": model.vocabulary}
     (model_dir / VOCABULARY_FILE).write_text(json.dumps(meta, ensure_ascii=False),
                                             encoding="utf-8")
     np.savez_compressed(model_dir / WEIGHTS_FILE, idf=model.idf, coef=model.coef,
@@ -289,9 +340,11 @@ def load_tfidf(model_dir: Path) -> TfidfModel:
                          "complete run directory, or retrain.")
     with np.load(weights_path, allow_pickle=False) as arrays:
         idf, coef, intercept = arrays["idf"], arrays["coef"], arrays["intercept"]
-    if coef.shape[1] != len(meta["vocabulary"]) or idf.shape[0] != len(meta["vocabulary"]):
+    pair = bool(meta.get("pair", False))
+    width = 2 * len(meta["vocabulary"]) + 2 if pair else len(meta["vocabulary"])
+    if coef.shape[1] != width or idf.shape[0] != len(meta["vocabulary"]):
         raise ModelError(f"'{weights_path}' does not match '{meta_path}' ({coef.shape[1]} "
                          f"weights for {len(meta['vocabulary'])} n-grams). Retrain.")
     spec = FeatureSpec(meta["analyzer"], tuple(meta["ngram_range"]), meta.get("reason", ""))
     return TfidfModel(meta["task"], list(meta["labels"]), spec, list(meta["vocabulary"]), idf,
-                      coef, intercept, dict(meta.get("settings") or {}))
+                      coef, intercept, dict(meta.get("settings") or {}), pair=pair)

@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lmforge.errors import ConfigError
@@ -32,6 +32,14 @@ class RemoteModel:
     labels: list[str]
     max_texts_per_request: int
     max_body_bytes: int
+    inputs: list[str] = field(default_factory=lambda: ["text"])  # GET /v1/models "inputs"
+    pair: bool = False
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The served run's columns as its config.yaml names them (``data.read_inputs``)."""
+        columns = ",".join(self.inputs)
+        return {"pair": columns if self.pair else None, "text_col": None if self.pair else columns}
 
 
 def describe_remote(url: str, api_key: str | None = None, model: str | None = None,
@@ -59,7 +67,9 @@ def describe_remote(url: str, api_key: str | None = None, model: str | None = No
     return RemoteModel(url=base, name=chosen["name"], task=chosen["task"] or "single",
                        labels=list(chosen["labels"]),
                        max_texts_per_request=int(limits["max_texts_per_request"]),
-                       max_body_bytes=int(limits["max_body_bytes"]))
+                       max_body_bytes=int(limits["max_body_bytes"]),
+                       inputs=list(chosen.get("inputs") or ["text"]),
+                       pair=bool(chosen.get("pair")))
 
 
 def predict_remote(url: str, texts: Sequence[str], api_key: str | None = None,
@@ -73,11 +83,27 @@ def predict_remote(url: str, texts: Sequence[str], api_key: str | None = None,
     remote = describe_remote(url, api_key, model, timeout)
     rows: list[dict[str, Any]] = []
     for chunk in _chunks(texts, remote.max_texts_per_request, remote.max_body_bytes):
-        payload = {"texts": chunk, "model": remote.name}
+        payload = {**_inputs_payload(chunk, remote), "model": remote.name}
         answer = _request(remote.url, "POST", "/v1/predict", payload, api_key, timeout, retries)
         for text, p in zip(chunk, answer["predictions"], strict=True):
             rows.append(_row(text, p, answer["task"], remote.labels))
     return rows
+
+
+def _inputs_payload(texts: list[str], remote: RemoteModel) -> dict[str, Any]:
+    """``texts``, or the ``pairs``/``rows`` of inputs read from several columns (data.pairs)."""
+    from lmforge.data.pairs import JOIN_MARK, is_pair, split_pair
+
+    if any(is_pair(t) for t in texts):
+        return {"pairs": [list(split_pair(t)) for t in texts]}
+    if len(remote.inputs) > 1 and any(JOIN_MARK in t for t in texts):
+        rows = []
+        for t in texts:
+            cells = t.split(JOIN_MARK)
+            rows.append(dict(zip(remote.inputs, cells + [""] * (len(remote.inputs) - len(cells)),
+                                 strict=False)))
+        return {"rows": rows}
+    return {"texts": texts}
 
 
 def _row(text: str, prediction: dict[str, Any], task: str, labels: list[str]) -> dict[str, Any]:

@@ -77,9 +77,10 @@ PAGE_HTML = """<!doctype html>
     <label for="apikey">API key</label>
     <input id="apikey" type="password" autocomplete="off" placeholder="the server's API key">
   </div>
-  <label for="text">Text</label>
+  <label for="text" id="text-label">Text</label>
   <textarea id="text" placeholder="Type or paste a text, e.g. A gripping, beautifully acted film."
   ></textarea>
+  <div id="more-inputs"></div>
   <div class="row">
     <button id="predict" type="button">Predict</button>
     <label class="toggle"><input id="explain" type="checkbox"> explain</label>
@@ -141,9 +142,52 @@ async function loadModels() {
     select.appendChild(option);
   }
   $("modelbox").hidden = body.models.length < 2;
+  models = body.models;
   const current = body.models.find((m) => m.default) || body.models[0];
+  if (current) showInputs(current);
   if (current) $("subtitle").textContent = "Model " + current.name + ": " +
     (current.task === "regression" ? "predicts a number" : current.labels.join(" / "));
+}
+
+let models = [];
+
+function selected() {
+  const name = $("model").value;
+  return models.find((m) => m.name === name) || models.find((m) => m.default) || models[0];
+}
+
+function showInputs(m) {
+  // one box per input: a sentence pair's two texts, or the columns joined in training
+  const inputs = (m && m.inputs) || ["text"];
+  const more = $("more-inputs");
+  more.textContent = "";
+  $("text-label").textContent = inputs.length > 1 ? inputs[0] : "Text";
+  inputs.slice(1).forEach((name, i) => {
+    const label = document.createElement("label");
+    label.htmlFor = "text-" + (i + 2);
+    label.textContent = name;
+    const box = document.createElement("textarea");
+    box.id = "text-" + (i + 2);
+    box.dataset.input = name;
+    box.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) predict();
+    });
+    more.append(label, box);
+  });
+  // explanations are for one-text models; the toggle's CSS display would override "hidden"
+  $("explain").parentElement.style.display = inputs.length > 1 ? "none" : "";
+  if (inputs.length > 1) $("explain").checked = false;
+}
+
+function payloadOf(m) {
+  const inputs = (m && m.inputs) || ["text"];
+  const values = [$("text").value].concat(
+    inputs.slice(1).map((_, i) => $("text-" + (i + 2)).value));
+  if (inputs.length < 2) return {texts: [values[0]]};
+  if (m.pair) return {pairs: [values]};
+  const row = {};
+  inputs.forEach((name, i) => { row[name] = values[i]; });
+  return {rows: [row]};
 }
 
 function bar(name, p, top) {
@@ -263,16 +307,17 @@ async function explain(payload) {
 }
 
 async function predict() {
-  const text = $("text").value;
+  const m = selected();
+  const payload = payloadOf(m);
+  const values = payload.texts || payload.pairs?.[0] || Object.values(payload.rows[0]);
   $("error").hidden = true;
-  if (!text.trim()) {
-    showError("Type a text first.");
+  if (m && m.pair ? values.some((v) => !v.trim()) : !values.some((v) => v.trim())) {
+    showError(m && m.pair ? "Type both texts first." : "Type a text first.");
     return;
   }
   const button = $("predict");
   button.disabled = true;
   try {
-    const payload = {texts: [text]};
     if (!$("modelbox").hidden) payload.model = $("model").value;
     const response = await fetch("/v1/predict", {
       method: "POST", headers: headers(), body: JSON.stringify(payload)});
@@ -283,8 +328,8 @@ async function predict() {
     }
     const body = await response.json();
     $("explanation").hidden = true;
-    show(body.predictions[0], body.task, text);
-    if ($("explain").checked && body.task !== "tokens") await explain(payload);
+    show(body.predictions[0], body.task, values[0]);
+    if ($("explain").checked && payload.texts && body.task !== "tokens") await explain(payload);
   } catch (e) {
     showError("Could not reach the server: " + e.message);
   } finally {
@@ -297,6 +342,7 @@ $("text").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) predict();
 });
 $("apikey").addEventListener("change", loadModels);
+$("model").addEventListener("change", () => showInputs(selected()));
 loadModels();
 </script>
 </body>

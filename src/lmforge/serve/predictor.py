@@ -35,6 +35,68 @@ MAX_WAITING_EXPLANATIONS = 8  # requests computing or queued on the explain thre
 WARMUP_TEXTS = ["Warming up the model.", "A second, somewhat longer text to warm up padding."]
 
 
+def model_inputs(settings: dict[str, Any]) -> tuple[list[str], bool]:
+    """What one input of a run is (GET /v1/models ``inputs``, ``pair``): its text column(s)
+    from config.yaml, and whether they are a sentence pair."""
+    pair = settings.get("pair")
+    columns = str(pair or settings.get("text_col") or "text").split(",")
+    return [c.strip() for c in columns], bool(pair)
+
+
+def request_texts(request: Any, classifier: Any) -> list[str]:
+    """The inputs of a predict request (``texts``, ``pairs`` or ``rows``) as the strings the
+    classifier reads (``data.pairs``), checked against what the run was trained on."""
+    from lmforge.data.pairs import join_columns, join_pair
+    from lmforge.inference.surface import check_inputs
+    from lmforge.serve.errors import InvalidRequest
+
+    inputs, pair = model_inputs(getattr(classifier, "settings", None) or {})
+    if getattr(request, "pairs", None) is not None:
+        if not pair:
+            raise InvalidRequest("pairs: this model reads one text per input, not sentence "
+                                 'pairs; send {"texts": ["some text"]}')
+        return [join_pair(a, b) for a, b in request.pairs]
+    if getattr(request, "rows", None) is not None:
+        texts = []
+        for i, row in enumerate(request.rows):
+            missing = [name for name in inputs if name not in row]
+            unknown = [name for name in row if name not in inputs]
+            if missing or unknown:
+                raise InvalidRequest(
+                    f"rows[{i}]: each row needs exactly the model's inputs "
+                    f"{', '.join(repr(n) for n in inputs)}" + (
+                        f"; missing {', '.join(repr(n) for n in missing)}" if missing else "") + (
+                        f"; unknown {', '.join(repr(n) for n in unknown)}" if unknown else ""))
+            cells = [row[name] for name in inputs]
+            if pair and not all(c.strip() for c in cells):
+                empty = next(n for n, c in zip(inputs, cells, strict=True) if not c.strip())
+                raise InvalidRequest(f"rows[{i}].{empty}: empty, but a sentence pair needs both "
+                                     "texts")
+            text = join_pair(*cells) if pair else join_columns(cells)
+            if not text.strip():
+                raise InvalidRequest(f"rows[{i}]: every column is empty; send at least one text")
+            texts.append(text)
+        return texts
+    texts = list(request.texts)
+    if pair:
+        try:
+            check_inputs(texts, True)
+        except LmforgeError:
+            raise InvalidRequest(
+                f"texts: this model reads sentence pairs ({inputs[0]}, {inputs[1]}); send "
+                '{"pairs": [["first text", "second text"]]}') from None
+    return texts
+
+
+def warmup_texts(classifier: Any) -> list[str]:
+    """WARMUP_TEXTS as the run reads them (sentence pairs for a pair run)."""
+    from lmforge.data.pairs import join_pair
+
+    if model_inputs(getattr(classifier, "settings", None) or {})[1]:
+        return [join_pair(a, b) for a, b in zip(WARMUP_TEXTS, WARMUP_TEXTS[::-1], strict=True)]
+    return WARMUP_TEXTS
+
+
 @dataclass
 class ServedModel:
     """One run directory being served. ``classifier`` is set once loaded."""
@@ -51,7 +113,7 @@ class ServedModel:
 
         started = time.perf_counter()
         self.classifier = load_run(self.run_dir, batch_size=batch_size)
-        predict_texts(self.classifier, WARMUP_TEXTS)
+        predict_texts(self.classifier, warmup_texts(self.classifier))
         self.state = "ready"
         log.info("model '%s' ready (%s, %s, %d classes) in %.1f s", self.name, self.run_dir,
                  self.classifier.task, len(self.classifier.labels), time.perf_counter() - started)

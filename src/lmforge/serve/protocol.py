@@ -35,6 +35,37 @@ class PredictRequest(BaseModel):
     )
 
 
+class PairsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"pairs": [["A man is playing a guitar.", "Someone plays music."]]}]})
+
+    pairs: list[Annotated[list[Text], Field(min_length=2, max_length=2)]] = Field(
+        min_length=1,
+        description="Sentence pairs [first, second] for a model trained on pairs (GET "
+        "/v1/models: 'inputs' has two names); the predictions come back in the same order.",
+    )
+    model: str | None = Field(
+        default=None,
+        description="Name of a served model (GET /v1/models); default: the first one.",
+    )
+
+
+class RowsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"rows": [{"title": "Storm hits coast", "text": "Heavy rain ..."}]}]})
+
+    rows: list[dict[str, str]] = Field(
+        min_length=1,
+        description="Inputs by column, for a model trained on several text columns (or a "
+        "pair): each row maps every name in the model's 'inputs' (GET /v1/models) to its text; "
+        "they are joined as in training. Empty cells are allowed, except in a pair.",
+    )
+    model: str | None = Field(
+        default=None,
+        description="Name of a served model (GET /v1/models); default: the first one.",
+    )
+
+
 # Explanations cost tens of forward and backward passes per text (IG's integration steps, or
 # one pass per word for occlusion): fewer texts per request than /v1/predict takes.
 MAX_EXPLAIN_TEXTS = 16
@@ -129,6 +160,11 @@ class ModelInfo(BaseModel):
     ready: bool = Field(description="Loaded and warmed up.")
     max_length: int | None = Field(
         description="Tokens per text; longer texts are truncated (null while loading).")
+    inputs: list[str] = Field(
+        default_factory=lambda: ["text"],
+        description="What one input is: ['text'] (send texts), the two columns of a sentence "
+        "pair (send pairs or rows), or several columns joined into one input (send rows).")
+    pair: bool = Field(default=False, description="The model reads sentence pairs.")
 
 
 class Limits(BaseModel):
@@ -162,16 +198,26 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-def parse_predict_request(body: bytes, max_texts: int, max_chars: int) -> PredictRequest:
-    """Bytes -> validated request. Raises BadRequest (400), PayloadTooLarge (413) or
-    InvalidRequest (422) with a message naming the problem and the limit."""
+def parse_predict_request(body: bytes, max_texts: int,
+                          max_chars: int) -> PredictRequest | PairsRequest | RowsRequest:
+    """Bytes -> validated request: ``texts``, or ``pairs``/``rows`` (sentence pairs, several
+    columns). Raises BadRequest (400), PayloadTooLarge (413) or InvalidRequest (422) with a
+    message naming the problem and the limit."""
     data = _json_body(body)
+    kind: type[PredictRequest | PairsRequest | RowsRequest] = PredictRequest
+    fields = "'texts' and 'model'"
+    if isinstance(data, dict) and "texts" not in data:
+        if "pairs" in data:
+            kind, fields = PairsRequest, "'pairs' and 'model'"
+        elif "rows" in data:
+            kind, fields = RowsRequest, "'rows' and 'model'"
     if isinstance(data, dict):
-        check_limits(data.get("texts"), max_texts, max_chars)
+        key = {PredictRequest: "texts", PairsRequest: "pairs", RowsRequest: "rows"}[kind]
+        check_limits(data.get(key), max_texts, max_chars, key)
     try:
-        return PredictRequest.model_validate(data)
+        return kind.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRequest(describe_errors(exc.errors())) from None
+        raise InvalidRequest(describe_errors(exc.errors(), fields)) from None
 
 
 def parse_explain_request(body: bytes, max_texts: int, max_chars: int) -> ExplainRequest:
@@ -214,8 +260,9 @@ def _json_body(body: bytes) -> Any:
     return data
 
 
-def check_limits(texts: Any, max_texts: int, max_chars: int) -> None:
-    """413 for too many or too long texts, checked before the (costlier) validation."""
+def check_limits(texts: Any, max_texts: int, max_chars: int, key: str = "texts") -> None:
+    """413 for too many or too long texts (``key``: texts, or the texts of pairs or rows),
+    checked before the (costlier) validation."""
     if not isinstance(texts, list):
         return
     if len(texts) > max_texts:
@@ -224,9 +271,11 @@ def check_limits(texts: Any, max_texts: int, max_chars: int) -> None:
             "(--max-texts-per-request). Split them over several requests."
         )
     for i, t in enumerate(texts):
-        if isinstance(t, str) and len(t) > max_chars:
+        parts = (t.values() if isinstance(t, dict) else t if isinstance(t, list) else [t])
+        if any(isinstance(p, str) and len(p) > max_chars for p in parts):
+            longest = max(len(p) for p in parts if isinstance(p, str))
             raise PayloadTooLarge(
-                f"texts[{i}] has {len(t):,} characters, the limit is {max_chars:,} "
+                f"{key}[{i}] has {longest:,} characters, the limit is {max_chars:,} "
                 "(--max-text-chars). Shorten it; the model reads only its first tokens anyway."
             )
 
@@ -265,6 +314,10 @@ def _describe(error: Any, fields: str = "'texts' and 'model'") -> str:
         return f"method: must be 'ig' or 'occlusion' (or left out), not {value!r}"
     if kind == "list_type":
         return f"{where}: must be an array of strings, not {_json_type(value)}"
+    if kind in ("too_short", "too_long") and where.startswith("pairs[") and isinstance(value, list):
+        return f"{where}: a pair is two texts [first, second], not {len(value)}"
+    if kind == "too_short" and where in ("pairs", "rows"):
+        return f"{where}: the list is empty; send at least one"
     if kind == "too_short" and where == "texts":
         return "texts: the list is empty; send at least one text"
     if kind == "string_type":

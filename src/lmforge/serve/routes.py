@@ -24,6 +24,7 @@ from lmforge.serve.errors import (
     ServeError,
     Unauthorized,
 )
+from lmforge.serve.predictor import model_inputs, request_texts
 from lmforge.serve.protocol import (
     ErrorResponse,
     ExplainRequest,
@@ -32,9 +33,11 @@ from lmforge.serve.protocol import (
     Limits,
     ModelInfo,
     ModelsResponse,
+    PairsRequest,
     PredictRequest,
     PredictResponse,
     ReadyResponse,
+    RowsRequest,
     parse_explain_request,
     parse_predict_request,
 )
@@ -98,15 +101,17 @@ async def read_body(request: Request, limit: int) -> bytes:
     responses=_errors(400, 401, 404, 413, 422, 500, 503),
     summary="Predict the label of each text",
     # The body is read by hand (see protocol.py); this documents it for /docs and clients.
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": PredictRequest.model_json_schema()}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"anyOf": [kind.model_json_schema() for kind in (
+            PredictRequest, PairsRequest, RowsRequest)]}}}}},
 )
 async def predict(request: Request) -> Any:
     config = request.app.state.config
     body = await read_body(request, config.max_body_bytes)
     req = parse_predict_request(body, config.max_texts_per_request, config.max_text_chars)
-    model, predictions = await request.app.state.pool.predict(req.texts, req.model,
-                                                              request_id(request))
+    pool = request.app.state.pool
+    texts = request_texts(req, pool.ready_model(req.model).classifier)
+    model, predictions = await pool.predict(texts, req.model, request_id(request))
     return {"model": model.name, "task": model.classifier.task, "predictions": predictions}
 
 
@@ -125,6 +130,10 @@ async def explain(request: Request) -> Any:
     config = request.app.state.config
     body = await read_body(request, config.max_body_bytes)
     req = parse_explain_request(body, config.max_texts_per_request, config.max_text_chars)
+    clf = request.app.state.pool.ready_model(req.model).classifier
+    if model_inputs(getattr(clf, "settings", None) or {})[1]:
+        raise InvalidRequest("explanations are for models that read one text; this one reads "
+                             "sentence pairs. Use /v1/predict.")
     model, explanations = await request.app.state.pool.explain(req.texts, req.model, req.method,
                                                                request_id(request))
     return {"model": model.name, "task": model.classifier.task, "explanations": explanations}
@@ -140,11 +149,19 @@ async def models(request: Request) -> ModelsResponse:
         infos.append(ModelInfo(
             name=name, task=clf.task if clf else None, labels=list(clf.labels) if clf else [],
             default=name == pool.default, ready=m.state == "ready",
-            max_length=clf.max_length if clf else None))
+            max_length=clf.max_length if clf else None,
+            **_inputs_of(clf)))
     limits = Limits(max_texts_per_request=config.max_texts_per_request,
                     max_text_chars=config.max_text_chars, max_body_bytes=config.max_body_bytes,
                     max_batch_size=config.max_batch_size)
     return ModelsResponse(models=infos, limits=limits)
+
+
+def _inputs_of(clf: Any) -> dict[str, Any]:
+    if clf is None:
+        return {}
+    inputs, pair = model_inputs(getattr(clf, "settings", None) or {})
+    return {"inputs": inputs, "pair": pair}
 
 
 @router.get("/health", response_model=HealthResponse, summary="Liveness: the process answers")

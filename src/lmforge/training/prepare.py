@@ -48,7 +48,12 @@ def prepare(cfg: TrainConfig) -> Prepared:
     auto = cfg.model.lower() == "default"  # which encoder depends on the data: chosen below
     model_dir = None if tfidf or auto else resolve_model_dir(cfg.model)
     loaded = load_examples(cfg.data, text_col=cfg.text_col, label_col=cfg.label_col,
-                           task=cfg.task, label_sep=cfg.label_sep)
+                           task=cfg.task, label_sep=cfg.label_sep, pair=cfg.pair)
+    if loaded.columns.pair and cfg.long_text == "window":
+        from lmforge.data.tokenize import WINDOWS_FOR_PAIRS
+        from lmforge.errors import ConfigError
+
+        raise ConfigError(f"{cfg.data}: {loaded.columns.reason}. {WINDOWS_FOR_PAIRS}")
     task = Task(loaded.task.task)
     check_trainable(loaded.examples, cfg.data)
     model, model_reason = cfg.model, "given with --model"
@@ -56,7 +61,8 @@ def prepare(cfg: TrainConfig) -> Prepared:
         entry, model_reason, model_dir = resolve_default_encoder(loaded.examples.texts)
         model = entry.name
     resolved = dataclasses.replace(  # config.yaml names the model used, so the run reproduces
-        cfg, model=model, data=str(Path(cfg.data).resolve()), text_col=loaded.columns.text,
+        cfg, model=model, data=str(Path(cfg.data).resolve()), text_col=loaded.columns.text_col,
+        pair=loaded.columns.pair_col,
         label_col=",".join(loaded.columns.labels), task=task.value,  # YAML takes plain str
         validation=_abs(cfg.validation), test=_abs(cfg.test),
     )

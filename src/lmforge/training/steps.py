@@ -143,6 +143,8 @@ def encode_parts(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any],
                for name, part in parts.items()}
     summary.max_length = cfg.max_length
     summary.truncation = cfg.truncation if windows is None else "window"
+    if cfg.pair:  # data.tokenize.encode_pairs: the tokenizer's pair truncation
+        summary.truncation = "longest_first, sentence pairs"
     summary.over_max_length = {k: v.n_truncated for k, v in encoded.items()}
     if windows is not None:
         summary.windows = {
@@ -161,7 +163,7 @@ def encode_parts(cfg: TrainConfig, model_dir: Path, parts: dict[str, Any],
         if enc.n_truncated and windows is None:
             log.info("%s: %d of %d texts are longer than %d tokens (longest %d); shortened "
                      "with %s", name, enc.n_truncated, len(enc.input_ids), cfg.max_length,
-                     enc.longest, cfg.truncation)
+                     enc.longest, summary.truncation)
     summary.mostly_unknown_tokens = unknown_token_report(tokenizer, encoded["train"])
     return tokenizer, pad_id, encoded
 
