@@ -41,8 +41,15 @@ def create_app(run_dirs: Sequence[str | Path], settings: ServeConfig | None = No
     """
     from fastapi import Depends, FastAPI
 
+    from lmforge.rundir import read_config
     from lmforge.serve.predictor import ModelPool, parse_model_specs
-    from lmforge.serve.routes import install_error_handlers, require_api_key, router, v1_router
+    from lmforge.serve.routes import (
+        install_error_handlers,
+        narrow_predict_schema,
+        require_api_key,
+        router,
+        v1_router,
+    )
     from lmforge.version import __version__
 
     config = settings or ServeConfig()
@@ -69,6 +76,19 @@ def create_app(run_dirs: Sequence[str | Path], settings: ServeConfig | None = No
     app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(RequestObserver, metrics=metrics)
+    served = [read_config(path) for _, path in specs]
+
+    def openapi() -> dict[str, Any]:  # the predict body lists only the inputs served models read
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(title=app.title, version=app.version,
+                                 description=app.description, routes=app.routes)
+            narrow_predict_schema(schema, served)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

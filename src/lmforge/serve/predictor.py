@@ -46,7 +46,7 @@ def model_inputs(settings: dict[str, Any]) -> tuple[list[str], bool]:
 def request_texts(request: Any, classifier: Any) -> list[str]:
     """The inputs of a predict request (``texts``, ``pairs`` or ``rows``) as the strings the
     classifier reads (``data.pairs``), checked against what the run was trained on."""
-    from lmforge.data.pairs import join_columns, join_pair
+    from lmforge.data.pairs import JOIN_MARK, PAIR_MARK, join_columns, join_pair
     from lmforge.inference.surface import check_inputs
     from lmforge.serve.errors import InvalidRequest
 
@@ -77,6 +77,8 @@ def request_texts(request: Any, classifier: Any) -> list[str]:
                 raise InvalidRequest(f"rows[{i}]: every column is empty; send at least one text")
             texts.append(text)
         return texts
+    if not pair:  # one text each: the private-use marks that join pairs/columns are plain spaces here
+        return [text.replace(PAIR_MARK, " ").replace(JOIN_MARK, " ") for text in request.texts]
     texts = list(request.texts)
     if pair:
         try:

@@ -255,3 +255,27 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_bug)
+
+
+def narrow_predict_schema(schema: dict[str, Any], run_settings: list[dict[str, Any]]) -> None:
+    """Keep, in the OpenAPI body of POST /v1/predict, only the input shapes some served model
+    reads: ``texts`` (a model of one text), ``pairs`` (a sentence-pair model), ``rows`` (a model
+    of several columns or a pair, each row with exactly those columns). Edits ``schema``."""
+    shapes = [model_inputs(settings) for settings in run_settings]
+    column_sets = {tuple(columns) for columns, _ in shapes if len(columns) > 1}
+    keep = {"texts": any(not pair and len(columns) == 1 for columns, pair in shapes),
+            "pairs": any(pair for _, pair in shapes), "rows": bool(column_sets)}
+    body = schema["paths"]["/v1/predict"]["post"]["requestBody"]["content"]["application/json"]
+    choices = []
+    for choice in body["schema"]["anyOf"]:
+        shape = next(k for k in ("texts", "pairs", "rows") if k in choice.get("properties", {}))
+        if not keep[shape]:
+            continue
+        if shape == "rows" and len(column_sets) == 1:  # one set of columns: name them exactly
+            (columns,) = column_sets
+            row = {"type": "object", "additionalProperties": False, "required": list(columns),
+                   "properties": {c: {"type": "string"} for c in columns}}
+            choice = {**choice, "properties": {**choice["properties"], "rows": {
+                **choice["properties"]["rows"], "items": row}}}
+        choices.append(choice)
+    body["schema"] = choices[0] if len(choices) == 1 else {"anyOf": choices}
