@@ -15,8 +15,12 @@ TUNE = {"epochs": 1, "batch_size": 16, "show_progress": False}
 
 
 def report_rows(run: Path) -> list[str]:
+    import itertools
+
     lines = (run / "report.md").read_text(encoding="utf-8").splitlines()
-    return [line.split(" | ")[0].lstrip("| ") for line in lines if line.startswith("| ")][1:]
+    first = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    table = itertools.takewhile(lambda line: line.startswith("|"), lines[first:])  # the first table
+    return [line.split(" | ")[0].lstrip("| ") for line in table if line.startswith("| ")][1:]
 
 
 def params(run: Path) -> list[int]:

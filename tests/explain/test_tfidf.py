@@ -108,7 +108,7 @@ def test_cli_on_a_tfidf_run(tfidf_run: Path, tmp_path: Path,
     js = tmp_path / "why.json"
     assert main(["explain", str(tfidf_run), "--text", "the film was superb", "--json", str(js)]) == 0
     out = capsys.readouterr().out
-    assert "predicted: pos" in out and "with the linear model's weights" in out
+    assert "Why the model said 'pos'" in out and "the linear model's own weights" in out
     assert "completeness gap" in out and "superb[+" in out
     assert main(["explain", str(tfidf_run), "--text", "the film was superb", "--method", "ig"]) == 2
     assert "error: --method ig needs a neural network's input embeddings" in capsys.readouterr().err

@@ -189,7 +189,7 @@ def test_models_command_lists_the_registry(tmp_path: Path, monkeypatch: pytest.M
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["name", "languages", "parameters", "licence", "installed",
                                 "cached", "packages"]
-    rows = {line.split()[0]: line for line in lines[1:4]}
+    rows = {line.split()[0]: line for line in lines[2:5]}  # after the header's dashes
     assert set(rows) == {"all-MiniLM-L6-v2", "multilingual-e5-small", "m3e-small"}
     assert "22.7M" in rows["all-MiniLM-L6-v2"] and "Apache-2.0" in rows["all-MiniLM-L6-v2"]
     assert "in package" in rows["all-MiniLM-L6-v2"]

@@ -66,7 +66,8 @@ def test_health_ready_metrics_docs_openapi_page(client: Any) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/v1/predict", "/v1/models", "/health", "/ready", "/metrics"} <= set(spec["paths"])
     body = spec["paths"]["/v1/predict"]["post"]["requestBody"]["content"]["application/json"]
-    assert [s["required"] for s in body["schema"]["anyOf"]] == [["texts"], ["pairs"], ["rows"]]
+    # a one-text model is served: the body lists only texts (test_pairs checks pairs and rows)
+    assert body["schema"]["required"] == ["texts"]
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'id="predict"' in page.text and "http" not in page.text.split("<script>")[1]
@@ -305,3 +306,24 @@ def test_model_that_fails_to_load_is_reported(tmp_path: Path) -> None:
         assert r.status_code == 503 and r.json()["status"] == "failed"
         msg = error_of(c.post("/v1/predict", json={"texts": ["x"]}), 500, "model_error")
         assert msg.startswith("model 'run' failed to load (")
+
+
+def test_the_predict_schema_lists_only_what_the_served_models_read() -> None:
+    from lmforge.serve.protocol import PairsRequest, PredictRequest, RowsRequest
+    from lmforge.serve.routes import narrow_predict_schema
+
+    def body(*settings: dict) -> dict:
+        schema = {"paths": {"/v1/predict": {"post": {"requestBody": {"content": {"application/json": {
+            "schema": {"anyOf": [k.model_json_schema() for k in (PredictRequest, PairsRequest,
+                                                                  RowsRequest)]}}}}}}}}
+        narrow_predict_schema(schema, list(settings))
+        return schema["paths"]["/v1/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+
+    assert body({"text_col": "review"})["required"] == ["texts"]
+    pair = body({"pair": "premise,hypothesis"})
+    assert [s["required"] for s in pair["anyOf"]] == [["pairs"], ["rows"]]
+    row = pair["anyOf"][1]["properties"]["rows"]["items"]
+    assert row["required"] == ["premise", "hypothesis"] and row["additionalProperties"] is False
+    both = body({"text_col": "title,text"}, {"pair": "a,b"})
+    assert [s["required"] for s in both["anyOf"]] == [["texts"], ["pairs"], ["rows"]]
+    assert "required" not in both["anyOf"][2]["properties"]["rows"]["items"]  # two column sets

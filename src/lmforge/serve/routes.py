@@ -134,7 +134,8 @@ async def explain(request: Request) -> Any:
     if model_inputs(getattr(clf, "settings", None) or {})[1]:
         raise InvalidRequest("explanations are for models that read one text; this one reads "
                              "sentence pairs. Use /v1/predict.")
-    model, explanations = await request.app.state.pool.explain(req.texts, req.model, req.method,
+    texts = request_texts(req, clf)  # one text each: no pair/join marks
+    model, explanations = await request.app.state.pool.explain(texts, req.model, req.method,
                                                                request_id(request))
     return {"model": model.name, "task": model.classifier.task, "explanations": explanations}
 
@@ -259,11 +260,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def narrow_predict_schema(schema: dict[str, Any], run_settings: list[dict[str, Any]]) -> None:
     """Keep, in the OpenAPI body of POST /v1/predict, only the input shapes some served model
-    reads: ``texts`` (a model of one text), ``pairs`` (a sentence-pair model), ``rows`` (a model
+    reads: ``texts`` (a model of one input), ``pairs`` (a sentence-pair model), ``rows`` (a model
     of several columns or a pair, each row with exactly those columns). Edits ``schema``."""
     shapes = [model_inputs(settings) for settings in run_settings]
     column_sets = {tuple(columns) for columns, _ in shapes if len(columns) > 1}
-    keep = {"texts": any(not pair and len(columns) == 1 for columns, pair in shapes),
+    keep = {"texts": any(not pair for _, pair in shapes),
             "pairs": any(pair for _, pair in shapes), "rows": bool(column_sets)}
     body = schema["paths"]["/v1/predict"]["post"]["requestBody"]["content"]["application/json"]
     choices = []
