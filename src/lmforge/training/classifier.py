@@ -23,5 +23,11 @@ def train_classifier(cfg: TrainConfig) -> TrainResult:
     from lmforge.training.prepare import prepare
 
     prepared = prepare(cfg)
+    if prepared.method != "finetune" and (cfg.resume or cfg.processes > 1):
+        from lmforge.errors import ConfigError
+
+        raise ConfigError(f"{'resume' if cfg.resume else 'processes'}: only fine-tuning "
+                          f"checkpoints and trains data-parallel; this run uses {prepared.method} "
+                          "(seconds to minutes: run it again from the start, in one process).")
     recipe = {"finetune": finetune, "setfit": setfit, "tfidf": tfidf}[prepared.method]
     return recipe.run(prepared.config, prepared)
