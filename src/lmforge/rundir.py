@@ -182,10 +182,7 @@ def check_resumable(out: Path, overwrite: bool, resume: bool, settings: dict[str
     stamp = partial / RESUME_FILE
     settings = json.loads(json.dumps(settings))  # as read back: tuples become lists
     if resume:
-        if not stamp.exists():
-            raise RunDirError(f"nothing to resume: '{partial}' does not exist (or is not an "
-                              "unfinished lmforge run). Run the same command without --resume "
-                              "to start.")
+        require_partial(out)
         before = read_json(stamp).get("settings", {})
         changed = [name for name in sorted(set(before) | set(settings))
                    if name not in NOT_RESULT_SETTINGS and before.get(name) != settings.get(name)]
@@ -200,6 +197,15 @@ def check_resumable(out: Path, overwrite: bool, resume: bool, settings: dict[str
     elif partial.exists() and not overwrite:
         raise RunDirError(f"'{partial}' holds an unfinished run of --out {out}. Pass --resume to "
                           "continue it, or --overwrite to discard it and start over.")
+
+
+def require_partial(out: Path) -> None:
+    """--resume needs an unfinished run of ``out``: checked before any work is done."""
+    partial = partial_dir(out)
+    if not (partial / RESUME_FILE).exists():
+        raise RunDirError(f"nothing to resume: '{partial}' does not exist (or is not an "
+                          "unfinished lmforge run). Run the same command without --resume "
+                          "to start.")
 
 
 @contextlib.contextmanager

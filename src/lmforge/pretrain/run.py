@@ -28,6 +28,7 @@ from lmforge.rundir import (
     check_resumable,
     partial_dir,
     refuse_existing,
+    require_partial,
     resumable_run_dir,
     write_config,
     write_json,
@@ -105,6 +106,8 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
     cfg: PretrainConfig = _resolve(PretrainConfig, config, overrides, "pretrain config")
     out = Path(cfg.out)
     refuse_existing(out, cfg.overwrite)  # fail before minutes of work, not after
+    if cfg.resume:
+        require_partial(out)
 
     import torch
     from accelerate import PartialState

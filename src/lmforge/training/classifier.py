@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lmforge.config.train import TrainConfig
-from lmforge.rundir import refuse_existing
+from lmforge.rundir import refuse_existing, require_partial
 from lmforge.training.steps import TrainResult
 
 
@@ -18,6 +18,8 @@ def train_classifier(cfg: TrainConfig) -> TrainResult:
 
         return train_tokens(cfg)
     refuse_existing(Path(cfg.out), cfg.overwrite)  # fail before minutes of work, not after
+    if cfg.resume:
+        require_partial(Path(cfg.out))
 
     from lmforge.training import finetune, setfit, tfidf
     from lmforge.training.prepare import prepare

@@ -158,7 +158,7 @@ def fit(
         bar = tqdm(
             batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch",
             disable=not settings.show_progress or not accelerator.is_main_process,
-            leave=False, dynamic_ncols=True, initial=skip,
+            leave=False, dynamic_ncols=True,
         )
         if not skip:
             running, seen_in_epoch, epoch_sum, step_list = 0.0, 0, None, []
