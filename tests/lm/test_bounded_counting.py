@@ -25,9 +25,9 @@ def test_chunked_counts_write_the_same_arpa(tmp_path: Path, train_sentences: lis
     corpus = write_lines(tmp_path / "corpus.txt", train_sentences)
     # a blank line, CRLF and a sentence longer than a chunk: the chunk edges must not show
     corpus.write_bytes(corpus.read_bytes().replace(b"\n", b"\r\n", 5) + b"\n"
-                       + b" ".join([b"the", b"cat"] * 40) + b"\n")
+                       + b" ".join([b"the", b"cat"] * 100) + b"\n")
     config = NgramTrainConfig(corpus=str(corpus), out=str(tmp_path / "chunked.arpa"), **settings)
-    train_ngram(config, chunk_tokens=37, chunk_bytes=101)  # dozens of chunks and runs
+    train_ngram(config, chunk_tokens=150, chunk_bytes=101)  # a dozen chunks and runs
     whole = fit_tokens(read_tokens(corpus, config.level, config.lowercase), config)
     whole.save(tmp_path / "whole.arpa")
     assert (tmp_path / "chunked.arpa").read_bytes() == (tmp_path / "whole.arpa").read_bytes()

@@ -114,13 +114,13 @@ def read_text_chunks(path: str | Path, *, what: str = "corpus",
         while True:
             block = stream.read(chunk_bytes)
             raw = rest + block
-            cut = raw.rfind(b"\n") + 1 if block else len(raw)
+            if not raw:
+                return
+            cut = raw.rfind(b"\n") + 1 if block else len(raw)  # at the end: all that is left
             if cut == 0:  # no line end yet: read on
                 rest = raw
                 continue
             raw, rest = raw[:cut], raw[cut:]
-            if not raw:
-                return
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:

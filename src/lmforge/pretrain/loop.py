@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from lmforge.pretrain.objectives import Objective, summarize
-from lmforge.training.loop import RESUME_FILE, load_resumable, save_checkpoint, save_resumable
+from lmforge.training.loop import (
+    RESUME_FILE,
+    cpu_workers,
+    load_resumable,
+    save_checkpoint,
+    save_resumable,
+)
 from lmforge.training.optim import build_optimizer, linear_warmup_decay
 
 log = logging.getLogger(__name__)
@@ -118,14 +124,16 @@ def pretrain_loop(model: Any, objective: Objective, settings: LMSettings,
 
     import torch
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    from accelerate.utils import DataLoaderConfiguration, set_seed
     from tqdm.auto import tqdm
 
     set_seed(settings.seed)
     # accelerate's state is process-wide: asking for another precision than
     # training/loop.py does would make a later `lmforge.train` in the same
     # process fail. So the same setting here, and CPU bf16 by torch.autocast.
-    accelerator = Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
+    accelerator = Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no",
+                              cpu=cpu_workers(),  # global batches split by us: see training/loop.py
+                              dataloader_config=DataLoaderConfiguration(split_batches=True))
     world, rank = accelerator.num_processes, accelerator.process_index
     optimizer = build_optimizer(model, settings.lr, settings.weight_decay)
     warmup = int(settings.warmup_ratio * settings.total_steps)

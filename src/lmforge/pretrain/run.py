@@ -110,7 +110,6 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
         require_partial(out)
 
     import torch
-    from accelerate import PartialState
     from accelerate.utils import set_seed
 
     from lmforge.models.registry import offline_env
@@ -118,6 +117,7 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
     from lmforge.pretrain.loop import LMSettings, bf16_default, pretrain_loop
     from lmforge.pretrain.report import format_pretrain_report, save_loss_curve_png
     from lmforge.pretrain.tokenizer import coverage
+    from lmforge.training.loop import process_state
 
     offline_env()
     if cfg.num_threads:
@@ -136,7 +136,7 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
         mixed_precision=bf16_default() if cfg.mixed_precision == "auto" else cfg.mixed_precision)
 
     settings_record = _settings_record(resolved)
-    main = PartialState().is_main_process  # data-parallel: one process writes the run
+    main = process_state().is_main_process  # data-parallel: one process writes the run
     if main:  # refuse a bad --resume before minutes of work
         check_resumable(out, cfg.overwrite, cfg.resume, settings_record)
     # resumed: the tokenizer saved when the run started (one trained again might differ)
@@ -267,8 +267,6 @@ def _build_objective(cfg: PretrainConfig, tokenizer: Any, train: Any, heldout: A
                      shard_dir: Path) -> Any:
     """The objective; its training sequences tokenized into memory-mapped shards in
     ``shard_dir`` (reused when they match: a resumed run), next-sentence pairs in memory."""
-    from accelerate import PartialState
-
     from lmforge.errors import DataError
     from lmforge.pretrain import shards
     from lmforge.pretrain.corpus import Corpus
@@ -283,12 +281,13 @@ def _build_objective(cfg: PretrainConfig, tokenizer: Any, train: Any, heldout: A
         sentence_pairs,
         tokenize_lines,
     )
+    from lmforge.training.loop import process_state
 
     def write_train_shards() -> None:
         key = shards.shard_key(cfg.corpus, tokenizer, {
             name: getattr(cfg, name) for name in ("objective", "max_length", "packing",
                                                   "whole_word_mask", "heldout_fraction", "seed")})
-        with PartialState().main_process_first():  # the first process writes, the others read
+        with process_state().main_process_first():  # the first process writes, the others read
             if shards.cached(shard_dir, key):
                 log.info("tokenized training sequences: reused %s", shard_dir)
                 return

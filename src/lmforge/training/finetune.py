@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
     import numpy as np
-    from accelerate import PartialState
     from accelerate.utils import set_seed
 
     from lmforge.labels import target_tensor
@@ -34,14 +33,14 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
     from lmforge.scoring import headline, score_outputs
     from lmforge.training import steps
     from lmforge.training.ensemble import decide_ensemble, write_ensemble_parts
-    from lmforge.training.loop import LoopSettings, fit, streaming_loss
+    from lmforge.training.loop import LoopSettings, fit, process_state, streaming_loss
     from lmforge.training.losses import make_loss
     from lmforge.training.optim import freeze_word_embeddings
     from lmforge.training.tracking import tracking
 
     task, parts, labels, summary = prepared.task, prepared.parts, prepared.labels, prepared.summary
     out = Path(cfg.out)
-    main = PartialState().is_main_process  # data-parallel: one process writes the run
+    main = process_state().is_main_process  # data-parallel: one process writes the run
     if main:  # refuse a bad --resume before minutes of work
         check_resumable(out, cfg.overwrite, cfg.resume, to_mapping(cfg))
     assert prepared.model_dir is not None  # the tfidf recipe has none

@@ -61,6 +61,24 @@ class FitResult:
 RESUME_FILE = "resume.pt"  # in checkpoint_dir; rundir.RESUMABLE_STATE names it too
 
 
+def cpu_workers() -> bool:
+    """Started by torchrun/``accelerate launch`` on a machine without CUDA: accelerate
+    needs ``cpu=True`` to set up its multi-CPU (gloo) state, else every worker believes it
+    is alone. Otherwise False: one process keeps whatever device accelerate picks."""
+    import os
+
+    import torch
+
+    return "LOCAL_RANK" in os.environ and not torch.cuda.is_available()
+
+
+def process_state() -> Any:
+    """accelerate's process-wide state (rank, number of processes), set up once."""
+    from accelerate import PartialState
+
+    return PartialState(cpu=cpu_workers())
+
+
 def fit(
     model: Any,
     train_ids: Sequence[list[int]],
@@ -94,13 +112,16 @@ def fit(
     """
     import torch
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    from accelerate.utils import DataLoaderConfiguration, set_seed
     from tqdm.auto import tqdm
 
     set_seed(settings.seed)
     accelerator = Accelerator(
         mixed_precision="bf16" if torch.cuda.is_available() else "no",
-        gradient_accumulation_steps=settings.grad_accum,
+        gradient_accumulation_steps=settings.grad_accum, cpu=cpu_workers(),
+        # we split each global batch ourselves: one scheduler step per optimizer step
+        # (accelerate's default steps it once per process, assuming per-process batches)
+        dataloader_config=DataLoaderConfiguration(split_batches=True),
     )
     world, rank = accelerator.num_processes, accelerator.process_index
     global_batch = settings.batch_size * world
@@ -423,9 +444,7 @@ def streaming_loss(
 
     In a data-parallel run each process scores a contiguous slice of the texts and the
     slices are gathered once, in order: every text is scored once, none twice."""
-    from accelerate import PartialState
-
-    state = PartialState()
+    state = process_state()
     if state.num_processes > 1:
         return _sharded_loss(model, input_ids, targets, loss_fn, pad_id, batch_size, owner,
                              n_texts, state)
