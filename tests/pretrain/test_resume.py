@@ -17,9 +17,17 @@ def test_pretrain_killed_mid_epoch_resumes_to_the_same_weights(
         english_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import torch
 
+    from lmforge.pretrain.run import train_tokenizer_dir
+
+    # a tokenizer trained beforehand: HF tokenizers' training breaks ties differently from
+    # run to run, so two uninterrupted runs that each train one differ (a resumed run
+    # reloads the one its start saved)
+    tokenizer = train_tokenizer_dir(corpus=[str(english_corpus)], vocab_size=120,
+                                    out=str(tmp_path / "tok")).out
     # 294 training lines in batches of 16: 19 steps an epoch, so 24 steps cross an epoch end
     run = ["pretrain", "mlm", "--corpus", str(english_corpus), "--from-scratch", "bert-tiny",
-           "--max-steps", "24", "--eval-every", "10", "--num-threads", "1", *FAST_FLAGS]
+           "--tokenizer", str(tokenizer), "--max-steps", "24", "--eval-every", "10",
+           "--num-threads", "1", *FAST_FLAGS]
     killed = tmp_path / "killed"
     proc = lmforge([*run, "--out", str(killed), "--checkpoint-every", "1"])
     state_file = tmp_path / "killed.partial" / "checkpoints" / "resume.pt"

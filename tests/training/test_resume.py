@@ -118,7 +118,7 @@ def test_two_processes_equal_one_with_twice_the_batch(tmp_path: Path, tiny_model
     run = [*FLAGS, "--data", str(data), "--model", str(tiny_model_dir), "--dropout", "0"]
     two = tmp_path / "two"
     proc = lmforge(["train", *run, "--batch-size", "4", "--processes", "2", "--out", str(two)])
-    _, err = proc.communicate(timeout=300)
+    _, err = proc.communicate(timeout=1200)
     assert proc.returncode == 0, err.decode()[-3000:]
     one = tmp_path / "one"
     assert main(["-q", "train", *run, "--batch-size", "8", "--out", str(one)]) == 0
