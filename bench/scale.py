@@ -116,6 +116,7 @@ def main() -> None:
                 words = shuffled_copies(lines, args.ngram_copies * size, corpus, seed=size)
                 result = measure("ngram", corpus, tmp / f"ngram-{size}x.arpa")
                 rows.append((size, f"{words / 1e6:.1f}M words", result))
+                print(f"ngram {size}x: {result}", flush=True)
                 corpus.unlink()
             table("ngram train (order 3, modified Kneser-Ney)", rows)
         if args.only in (None, "pretrain"):
@@ -132,6 +133,7 @@ def main() -> None:
                 result = measure("pretrain", corpus, tmp / f"pretrain-{size}x",
                                  [str(args.steps), str(tmp / "tok")])
                 rows.append((size, f"{words / 1e6:.2f}M words", result))
+                print(f"pretrain {size}x: {result}", flush=True)
             table(f"pretrain clm (gpt-tiny, {args.steps} steps)", rows)
 
 

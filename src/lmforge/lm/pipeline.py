@@ -165,35 +165,40 @@ def stream_ids(config: NgramTrainConfig, ids_path: Path,
     return vocab, n_ids
 
 
-def _id_pieces(ids_path: Path, n_ids: int, size: int) -> Iterator[np.ndarray]:
-    ids = np.memmap(ids_path, dtype=np.int32, mode="r", shape=(n_ids,))
-    for start in range(0, n_ids, size):
-        yield np.asarray(ids[start : start + size], dtype=np.int64)
-
-
 def padded_chunks(ids_path: Path, n_ids: int, vocab: list[str],
                   chunk_tokens: int) -> Iterator[PaddedIds]:
     """The ids of ``stream_ids`` as padded pieces of about ``chunk_tokens`` ids, each of
-    whole sentences (cut after a ``</s>``), rare words mapped to ``<unk>``."""
-    ids = np.memmap(ids_path, dtype=np.int32, mode="r", shape=(n_ids,))
+    whole sentences (cut after a ``</s>``), rare words mapped to ``<unk>``. Read with
+    plain file reads, not a memory map: mapped pages would count in the RSS as the file
+    grows."""
     new_id_path = ids_path.with_suffix(".new_id.npy")
     new_id = np.load(new_id_path) if new_id_path.exists() else None
-    start = 0
-    while start < n_ids:
-        stop = min(n_ids, start + chunk_tokens)
-        while stop < n_ids:  # end the piece after its last </s>; a longer sentence: read on
-            ends = np.flatnonzero(ids[start:stop] == 2)
-            if len(ends):
-                stop = start + int(ends[-1]) + 1
-                break
-            stop = min(n_ids, stop + chunk_tokens)
-        piece = np.asarray(ids[start:stop], dtype=np.int64)
-        if new_id is not None:
-            piece = new_id[piece]
-        padded = pad(piece, bos=1, eos=2, unk=0)
-        if padded.n_sentences:
-            yield padded
-        start = stop
+    carry = np.empty(0, dtype=np.int64)
+    with open(ids_path, "rb") as stream:
+        while True:
+            block = np.fromfile(stream, dtype=np.int32, count=chunk_tokens).astype(np.int64)
+            piece = np.concatenate([carry, block]) if len(carry) else block
+            if not len(piece):
+                return
+            if len(block):
+                ends = np.flatnonzero(piece == 2)
+                if not len(ends):  # a sentence longer than a chunk: read on
+                    carry = piece
+                    continue
+                piece, carry = piece[: ends[-1] + 1], piece[ends[-1] + 1 :]
+            else:
+                carry = np.empty(0, dtype=np.int64)
+            if new_id is not None:
+                piece = new_id[piece]
+            padded = pad(piece, bos=1, eos=2, unk=0)
+            if padded.n_sentences:
+                yield padded
+
+
+def _id_pieces(ids_path: Path, n_ids: int, size: int) -> Iterator[np.ndarray]:
+    with open(ids_path, "rb") as stream:
+        while len(piece := np.fromfile(stream, dtype=np.int32, count=size)):
+            yield piece.astype(np.int64)
 
 
 def load_ngram(path: str | Path) -> NgramModel:
