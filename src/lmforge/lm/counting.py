@@ -132,15 +132,14 @@ def count_ngrams_chunked(chunks: Callable[[], Iterator[PaddedIds]], vocab_size: 
                     runs[p].append(path)
         merged = []
         for paths in runs:
-            if not paths:
-                continue
-            part = np.concatenate([np.load(path) for path in paths], axis=1)
+            # one run at a time into the range's table: memory is the table plus one run,
+            # whatever the number of runs (chunks)
+            part = np.empty((3, 0), dtype=np.int64)
             for path in paths:
+                part = _merge_runs(part, np.load(path))
                 path.unlink()
-            uniq, first, inverse = np.unique(part[0], return_index=True, return_inverse=True)
-            # float64 sums are exact below 2**53 occurrences
-            summed = np.bincount(inverse.reshape(-1), weights=part[1], minlength=len(uniq))
-            merged.append(np.stack([uniq, summed.astype(np.int64), part[2][first]]))
+            if part.shape[1]:
+                merged.append(part)
         table = np.concatenate(merged, axis=1) if merged else np.empty((3, 0), dtype=np.int64)
         keys.append(table[0])
         counts.append(table[1])
@@ -149,3 +148,12 @@ def count_ngrams_chunked(chunks: Callable[[], Iterator[PaddedIds]], vocab_size: 
     return NgramCounts(vocab_size=vocab_size, bos=bos, keys=keys, counts=counts, suffix=suffix,
                        bos_initial=bos_initial)
 
+
+
+def _merge_runs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two (keys, counts, suffix) runs -> one, keys sorted and unique, counts summed."""
+    both = np.concatenate([a, b], axis=1)
+    uniq, first, inverse = np.unique(both[0], return_index=True, return_inverse=True)
+    # float64 sums are exact below 2**53 occurrences
+    summed = np.bincount(inverse.reshape(-1), weights=both[1], minlength=len(uniq))
+    return np.stack([uniq, summed.astype(np.int64), both[2][first]])
