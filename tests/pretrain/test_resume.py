@@ -27,7 +27,7 @@ def test_pretrain_killed_mid_epoch_resumes_to_the_same_weights(
     # 294 training lines in batches of 16: 19 steps an epoch, so 24 steps cross an epoch end
     run = ["pretrain", "mlm", "--corpus", str(english_corpus), "--from-scratch", "bert-tiny",
            "--tokenizer", str(tokenizer), "--max-steps", "24", "--eval-every", "10",
-           "--num-threads", "1", *FAST_FLAGS]
+           "--threads", "1", *FAST_FLAGS]
     killed = tmp_path / "killed"
     proc = lmforge([*run, "--out", str(killed), "--checkpoint-every", "1"])
     state_file = tmp_path / "killed.partial" / "checkpoints" / "resume.pt"

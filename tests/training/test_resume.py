@@ -21,7 +21,7 @@ from lmforge.cli import main
 from tests.conftest import sentiment_rows, write_csv
 
 FLAGS = ["--epochs", "2", "--lr", "2e-3", "--max-length", "24", "--no-show-progress",
-         "--no-baseline", "--ensemble", "off", "--num-threads", "1", "--seed", "3"]
+         "--no-baseline", "--ensemble", "off", "--threads", "1", "--seed", "3"]
 TIMING = {"seconds", "samples_per_second", "tokens_per_second", "eval_seconds"}
 
 
