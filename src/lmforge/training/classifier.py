@@ -16,6 +16,7 @@ def train_classifier(cfg: TrainConfig) -> TrainResult:
     if cfg.task == "tokens":  # token classification: its own reader and recipe
         from lmforge.training.tokens import train_tokens
 
+        _refuse_scale_flags(cfg, "token classification")
         return train_tokens(cfg)
     refuse_existing(Path(cfg.out), cfg.overwrite)  # fail before minutes of work, not after
     if cfg.resume:
@@ -25,11 +26,17 @@ def train_classifier(cfg: TrainConfig) -> TrainResult:
     from lmforge.training.prepare import prepare
 
     prepared = prepare(cfg)
-    if prepared.method != "finetune" and (cfg.resume or cfg.processes > 1):
-        from lmforge.errors import ConfigError
-
-        raise ConfigError(f"{'resume' if cfg.resume else 'processes'}: only fine-tuning "
-                          f"checkpoints and trains data-parallel; this run uses {prepared.method} "
-                          "(seconds to minutes: run it again from the start, in one process).")
+    if prepared.method != "finetune":
+        _refuse_scale_flags(cfg, prepared.method)
     recipe = {"finetune": finetune, "setfit": setfit, "tfidf": tfidf}[prepared.method]
     return recipe.run(prepared.config, prepared)
+
+
+def _refuse_scale_flags(cfg: TrainConfig, method: str) -> None:
+    """--resume and --processes are fine-tuning's (its loop checkpoints and shards)."""
+    if cfg.resume or cfg.processes > 1:
+        from lmforge.errors import ConfigError
+
+        raise ConfigError(f"{'resume' if cfg.resume else 'processes'}: only classifier "
+                          f"fine-tuning checkpoints and trains data-parallel; this run is {method}: "
+                          "run it again from the start, in one process.")

@@ -85,7 +85,7 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
         warmup_ratio=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm, grad_accum=cfg.grad_accum,
         early_stopping_patience=cfg.early_stopping_patience, seed=cfg.seed,
         show_progress=cfg.show_progress, train_windows=cfg.train_windows,
-        checkpoint_every=cfg.checkpoint_every, resume=cfg.resume,
+        checkpoint_every=cfg.checkpoint_every, resume=cfg.resume, resumable=True,
     )
     with resumable_run_dir(out, cfg.overwrite, cfg.resume, to_mapping(cfg), main) as tmp, \
             tracking(cfg.log_to if main else "none", tmp, out.name, to_mapping(cfg),

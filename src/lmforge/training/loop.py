@@ -42,6 +42,7 @@ class LoopSettings:
     tracker: Any = None  # lmforge.training.tracking.Tracker: per-step loss/lr, per-epoch metrics
     checkpoint_every: int = 0  # optimizer steps between resumable checkpoints (0: epoch ends)
     resume: bool = False  # continue from checkpoint_dir/resume.pt
+    resumable: bool = False  # save resume.pt in checkpoint_dir (a recipe that can resume)
 
 
 @dataclass
@@ -162,7 +163,7 @@ def fit(
         settings.tracker.rewind(0)  # killed before its first checkpoint: start over
 
     def checkpoint(epoch: int, position: int) -> None:
-        if checkpoint_dir is None:
+        if checkpoint_dir is None or not settings.resumable:
             return
         save_resumable(resume_path, accelerator, model, optimizer, scheduler, draw, {
             "epoch": epoch, "batch": position, "running": running,
