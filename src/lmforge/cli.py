@@ -118,7 +118,7 @@ def cmd_recipes(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from lmforge import api
-    from lmforge.config.cli import config_from_args, file_layers
+    from lmforge.config.cli import config_from_args, file_layers, is_worker_rank, launch_workers
     from lmforge.config.train import TrainConfig
     from lmforge.eval.report import format_report
     from lmforge.recipes import load_recipe
@@ -126,7 +126,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     # api.train validates the whole config (source "train config", as for library callers)
     config = config_from_args(TrainConfig, args, layers=file_layers(args, recipes=load_recipe),
                               source="train config", validate=False)
+    code = launch_workers(config.processes, args.argv)
+    if code is not None:
+        return code
     result = api.train(config)
+    if is_worker_rank():
+        return 0
     task = result.config.task
     if task == "tokens":
         from lmforge.eval.token_report import print_token_result
@@ -229,7 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_logging(-1 if args.quiet else 1 if args.verbose else 0)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # --processes re-runs it
+    from lmforge.config.cli import is_worker_rank
+
+    setup_logging(-1 if args.quiet or is_worker_rank() else 1 if args.verbose else 0)
     for note in getattr(args, "deprecated_flags", None) or ():
         log.warning(note)
     try:

@@ -153,3 +153,100 @@ def _read_manifest_quietly(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return found if isinstance(found, dict) else {}
+
+
+# --- resumable runs ---------------------------------------------------------------------
+# A run that can be resumed is built in OUT.partial/ (not a hidden temp dir): a crash or a
+# kill leaves its last checkpoint there, and `--resume` continues it. It has no run.json
+# and holds RESUME_FILE, so no command mistakes it for a finished run; it is renamed to OUT
+# only when the run is complete.
+PARTIAL_SUFFIX = ".partial"
+RESUME_FILE = "resume.json"
+RESUMABLE_STATE = "checkpoints/resume.pt"  # written by the training loops
+# settings that do not change the result: free to differ on --resume
+NOT_RESULT_SETTINGS = frozenset({"out", "overwrite", "resume", "show_progress", "num_threads",
+                                 "log_to", "keep_checkpoints", "checkpoint_every"})
+
+
+def partial_dir(out: Path) -> Path:
+    """Where the unfinished run of ``out`` is built: ``OUT.partial`` beside it."""
+    return out.with_name(out.name + PARTIAL_SUFFIX)
+
+
+def check_resumable(out: Path, overwrite: bool, resume: bool, settings: dict[str, Any]) -> None:
+    """Refuse early what ``resumable_run_dir`` would refuse: a finished ``out`` (without
+    --overwrite), --resume with nothing to resume or changed settings, a partial run
+    neither resumed nor overwritten."""
+    refuse_existing(out, overwrite)
+    partial = partial_dir(out)
+    stamp = partial / RESUME_FILE
+    settings = json.loads(json.dumps(settings))  # as read back: tuples become lists
+    if resume:
+        require_partial(out)
+        before = read_json(stamp).get("settings", {})
+        changed = [name for name in sorted(set(before) | set(settings))
+                   if name not in NOT_RESULT_SETTINGS and before.get(name) != settings.get(name)]
+        if changed:
+            raise RunDirError(
+                f"cannot resume '{partial}': changed setting{'s' if len(changed) > 1 else ''} "
+                + "; ".join(f"{name} was {before.get(name)!r}, now {settings.get(name)!r}"
+                            for name in changed)
+                + ". They change the result: resume with the settings of the interrupted run "
+                f"(its {CONFIG_FILE} is in '{partial}'), or drop --resume and pass --overwrite "
+                "to start over.")
+    elif partial.exists() and not overwrite:
+        raise RunDirError(f"'{partial}' holds an unfinished run of --out {out}. Pass --resume to "
+                          "continue it, or --overwrite to discard it and start over.")
+
+
+def require_partial(out: Path) -> None:
+    """--resume needs an unfinished run of ``out``: checked before any work is done."""
+    partial = partial_dir(out)
+    if not (partial / RESUME_FILE).exists():
+        raise RunDirError(f"nothing to resume: '{partial}' does not exist (or is not an "
+                          "unfinished lmforge run). Run the same command without --resume "
+                          "to start.")
+
+
+@contextlib.contextmanager
+def resumable_run_dir(out: Path, overwrite: bool, resume: bool, settings: dict[str, Any],
+                      main: bool = True) -> Iterator[Path]:
+    """Like ``atomic_run_dir`` but built in ``OUT.partial``, kept after a failure when it
+    holds a checkpoint to resume from. ``settings`` (the resolved config) are recorded, and
+    on ``resume`` compared: a changed result-affecting setting is refused, naming it.
+    ``main=False`` (the other processes of a data-parallel run) yields a scratch dir that is
+    thrown away: one process writes the run."""
+    if not main:
+        scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.worker-"))
+        try:
+            yield scratch
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return
+    check_resumable(out, overwrite, resume, settings)
+    partial = partial_dir(out)
+    if not resume:
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        write_config(partial, settings, "the settings of this unfinished run; "
+                     "lmforge train/pretrain --resume continues it")
+        write_json(partial / RESUME_FILE, {"out": str(out), "settings": settings,
+                                           "note": "an unfinished run: not a run directory"})
+    try:
+        yield partial
+    except BaseException:
+        if not (partial / RESUMABLE_STATE).exists():
+            shutil.rmtree(partial, ignore_errors=True)  # nothing to resume: leave nothing
+        raise
+    (partial / RESUME_FILE).unlink()
+    (partial / RESUMABLE_STATE).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        (partial / RESUMABLE_STATE).parent.rmdir()  # only when empty (--keep-checkpoints)
+    refuse_existing(out, overwrite)
+    if out.exists():
+        trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, trash / out.name)
+        os.replace(partial, out)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(partial, out)

@@ -180,3 +180,28 @@ def config_from_args(cls: type[T], args: argparse.Namespace, *, layers: Sequence
     if validate and hasattr(config, "validate"):
         config.validate()
     return config
+
+
+def launch_workers(processes: int, argv: Sequence[str]) -> int | None:
+    """``--processes N`` (N > 1) outside a launcher: run this same command as N data-parallel
+    workers through ``torchrun`` (gloo on CPUs, NCCL on GPUs: accelerate picks) and return
+    its exit code. None when this process is already a worker (torchrun or ``accelerate
+    launch`` set ``LOCAL_RANK``) or N is 1: then the caller does the work itself."""
+    import os
+    import subprocess
+    import sys
+
+    if processes <= 1 or "LOCAL_RANK" in os.environ:
+        return None
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc-per-node={processes}", "-m", "lmforge", *argv]
+    env = {"OMP_NUM_THREADS": "1", **os.environ}  # torchrun's default, without its warning
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+def is_worker_rank() -> bool:
+    """True in a data-parallel process other than the first: it logs warnings only and
+    prints no report (the first process writes the run)."""
+    import os
+
+    return os.environ.get("RANK", "0") != "0"

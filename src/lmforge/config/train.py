@@ -136,6 +136,15 @@ class TrainConfig:
     """Replace an existing run directory."""
     keep_checkpoints: bool = False
     """Keep checkpoints/ (last and best epoch) in the run directory after training."""
+    checkpoint_every: int = 0
+    """Save the resumable state (weights, optimizer, scheduler, RNG, place in the epoch) every
+    this many optimizer steps, besides each epoch end; 0: at epoch ends only."""
+    resume: bool = False
+    """Continue the unfinished run OUT.partial (left by a crash or kill) where its last checkpoint
+    stopped; the settings that change the result must be the same."""
+    processes: int = 1
+    """Data-parallel worker processes (CPU, or one per GPU), started through torchrun;
+    --batch-size is per process. Not needed under `accelerate launch` / `torchrun`."""
     num_threads: int | None = None
     """CPU threads for torch (default: all cores)."""
     show_progress: bool = True
@@ -171,7 +180,7 @@ class TrainConfig:
             problems.append("data: a training file is required (--data FILE)")
         if not self.out:
             problems.append("out: a run directory is required (--out RUN_DIR)")
-        positive = ("epochs", "batch_size", "eval_batch_size", "grad_accum")
+        positive = ("epochs", "batch_size", "eval_batch_size", "grad_accum", "processes")
         for name in positive:
             if getattr(self, name) < 1:
                 problems.append(f"{name}: must be >= 1, got {getattr(self, name)}")
@@ -189,6 +198,8 @@ class TrainConfig:
             problems.append(f"dropout: must be in [0, 1), got {self.dropout}")
         if self.early_stopping_patience < 0:
             problems.append("early_stopping_patience: must be >= 0")
+        if self.checkpoint_every < 0:
+            problems.append(f"checkpoint_every: must be >= 0, got {self.checkpoint_every}")
         for name in ("validation_fraction", "test_fraction"):
             if not 0 <= getattr(self, name) < 1:
                 problems.append(f"{name}: must be in [0, 1), got {getattr(self, name)}")

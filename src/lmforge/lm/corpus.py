@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,10 +53,10 @@ def nonblank_lines(text: str) -> list[str]:
     return [line for line in text.split("\n") if line.strip()]
 
 
-def _check_reserved(text: str, level: str, source: str) -> None:
+def _check_reserved(text: str, level: str, source: str, first_line: int = 1) -> None:
     if level == "char" or (BOS not in text and EOS not in text):
         return
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(text.split("\n"), start=first_line):
         tokens = line.split()
         if BOS in tokens or EOS in tokens:
             raise DataError(f"{source}, line {number}: the token <s> or </s> appears in the text; "
@@ -64,7 +64,7 @@ def _check_reserved(text: str, level: str, source: str) -> None:
 
 
 def text_tokens(text: str, level: str = "word", lowercase: bool = False, *,
-                source: str = "<text>") -> list[str]:
+                source: str = "<text>", first_line: int = 1) -> list[str]:
     """Tokens of every line, each line followed by its end marker (see ``LINE_END``).
 
     One C-level ``str.split`` (or regex) over the whole text instead of one per
@@ -73,7 +73,7 @@ def text_tokens(text: str, level: str = "word", lowercase: bool = False, *,
     """
     if lowercase:
         text = text.lower()
-    _check_reserved(text, level, source)
+    _check_reserved(text, level, source, first_line)
     if level == "char":
         return list(_SPACES_BUT_NEWLINE.sub("", text) + "\n")
     return (text.replace("\n", f" {EOS} ") + f" {EOS}").split()
@@ -99,6 +99,36 @@ def read_tokens(path: str | Path, level: str = "word", lowercase: bool = False, 
         raise DataError(f"{path}: the {what} file has no text (every line is blank). "
                         "Give a file with one sentence per line.")
     return tokens
+
+
+def read_text_chunks(path: str | Path, *, what: str = "corpus",
+                     chunk_bytes: int = 1 << 24) -> Iterator[tuple[str, int]]:
+    """``read_text`` in pieces of whole lines of about ``chunk_bytes``: (text, number of its
+    first line). Memory stays one piece, whatever the file's size."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such {what} file. Check the path given to --{what}.")
+    first_line = 1
+    with open(path, "rb") as stream:
+        rest = b""
+        while True:
+            block = stream.read(chunk_bytes)
+            raw = rest + block
+            if not raw:
+                return
+            cut = raw.rfind(b"\n") + 1 if block else len(raw)  # at the end: all that is left
+            if cut == 0:  # no line end yet: read on
+                rest = raw
+                continue
+            raw, rest = raw[:cut], raw[cut:]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = first_line + raw[: exc.start].count(b"\n")
+                raise DataError(f"{path}, line {line}: not valid UTF-8 ({exc.reason}). "
+                                "Convert the file to UTF-8 (e.g. iconv -t UTF-8) and retry.") from exc
+            yield text.replace("\r\n", "\n").replace("\r", "\n"), first_line
+            first_line += raw.count(b"\n")
 
 
 @dataclass

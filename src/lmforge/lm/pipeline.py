@@ -10,7 +10,7 @@ import itertools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +23,15 @@ from lmforge.lm.corpus import (
     EOS,
     LINE_END,
     UNK,
+    PaddedIds,
     nonblank_lines,
     pad,
     read_text,
-    read_tokens,
+    read_text_chunks,
     sentence_tokens,
+    text_tokens,
 )
-from lmforge.lm.counting import count_ngrams
+from lmforge.lm.counting import NgramCounts, count_ngrams, count_ngrams_chunked
 from lmforge.lm.model import NgramModel
 
 log = logging.getLogger(__name__)
@@ -77,13 +79,17 @@ def fit_ngram(sentences: Sequence[Sequence[str]], *, order: int = 3,
 
 def fit_tokens(tokens: Sequence[str], config: NgramTrainConfig) -> NgramModel:
     """Estimate a model from flat tokens (``text_tokens``); ``config`` is assumed valid."""
-    from lmforge.lm import smoothing as sm
-
     vocab, ids = vocabulary_ids(tokens, config.min_count)
     padded = pad(ids, bos=1, eos=2, unk=0)
     if padded.n_sentences == 0:
         raise DataError("no sentences to train on: the corpus is empty.")
-    counts = count_ngrams(padded, len(vocab), config.order, bos=1)
+    return fit_counts(vocab, count_ngrams(padded, len(vocab), config.order, bos=1), config)
+
+
+def fit_counts(vocab: list[str], counts: NgramCounts, config: NgramTrainConfig) -> NgramModel:
+    """Smooth the counts into a model."""
+    from lmforge.lm import smoothing as sm
+
     name = config.smoothing
     if name in ("kneser-ney", "modified-kneser-ney"):
         tables = sm.kneser_ney(counts, modified=name == "modified-kneser-ney", fixed=config.discounts())
@@ -100,16 +106,99 @@ def fit_tokens(tokens: Sequence[str], config: NgramTrainConfig) -> NgramModel:
                       lowercase=config.lowercase)
 
 
-def train_ngram(config: NgramTrainConfig) -> NgramModel:
-    """``lmforge ngram train``: read ``config.corpus``, fit, write the ARPA file ``config.out``."""
+def train_ngram(config: NgramTrainConfig, *, chunk_tokens: int = 1 << 20,
+                chunk_bytes: int = 1 << 22) -> NgramModel:
+    """``lmforge ngram train``: read ``config.corpus``, fit, write the ARPA file ``config.out``.
+
+    In bounded memory, for corpora larger than it: the file is read ``chunk_bytes`` at a
+    time into token ids on disk, and counted ``chunk_tokens`` at a time
+    (``count_ngrams_chunked``); only the n-gram tables (the model) are held whole. The
+    ARPA file is the same, byte for byte, as ``fit_tokens`` on the whole file's tokens."""
+    import tempfile
+
     config.validate()
     start = time.perf_counter()
-    tokens = read_tokens(config.corpus, config.level, config.lowercase, what="corpus")
-    model = fit_tokens(tokens, config)
+    out_dir = Path(config.out).resolve().parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".ngram-counts-", dir=out_dir) as work:
+        workdir = Path(work)
+        vocab, n_ids = stream_ids(config, workdir / "ids.int32", chunk_bytes)
+        counts = count_ngrams_chunked(
+            lambda: padded_chunks(workdir / "ids.int32", n_ids, vocab, chunk_tokens),
+            len(vocab), config.order, bos=1, workdir=workdir)
+    log.info("counted %d tokens in %.2f s", n_ids, time.perf_counter() - start)
+    model = fit_counts(vocab, counts, config)
     log.info("fitted %s order-%d model (%s n-grams) in %.2f s", config.smoothing, config.order,
              " + ".join(map(str, model.ngram_counts())), time.perf_counter() - start)
     model.save(config.out)
     return model
+
+
+def stream_ids(config: NgramTrainConfig, ids_path: Path,
+               chunk_bytes: int) -> tuple[list[str], int]:
+    """The corpus's token ids (``vocabulary_ids``'s, before ``min_count``) written to
+    ``ids_path`` as int32, piece by piece; (vocabulary after ``min_count``, number of ids).
+    Rare words are mapped to ``<unk>`` later, in ``padded_chunks``."""
+    index: defaultdict[str, int] = defaultdict(itertools.count(3).__next__)
+    index.update({UNK: 0, BOS: 1, EOS: 2, LINE_END["char"]: 2})
+    n_ids = n_words = 0
+    with open(ids_path, "wb") as out:
+        for text, first_line in read_text_chunks(config.corpus, chunk_bytes=chunk_bytes):
+            tokens = text_tokens(text, config.level, config.lowercase, source=str(config.corpus),
+                                 first_line=first_line)
+            ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+            n_ids += len(ids)
+            n_words += int(np.count_nonzero(ids != 2))
+            ids.astype(np.int32).tofile(out)
+    if n_words == 0:
+        raise DataError(f"{config.corpus}: the corpus file has no text (every line is blank). "
+                        "Give a file with one sentence per line.")
+    vocab = [w for w in index if w != LINE_END["char"]]
+    if config.min_count > 1:
+        seen = np.zeros(len(vocab), dtype=np.int64)
+        for piece in _id_pieces(ids_path, n_ids, 1 << 24):
+            seen += np.bincount(piece, minlength=len(vocab))
+        keep = seen >= config.min_count
+        keep[:3] = True
+        np.save(ids_path.with_suffix(".new_id.npy"), np.where(keep, np.cumsum(keep) - 1, 0))
+        vocab = [w for w, kept in zip(vocab, keep.tolist(), strict=True) if kept]
+    return vocab, n_ids
+
+
+def padded_chunks(ids_path: Path, n_ids: int, vocab: list[str],
+                  chunk_tokens: int) -> Iterator[PaddedIds]:
+    """The ids of ``stream_ids`` as padded pieces of about ``chunk_tokens`` ids, each of
+    whole sentences (cut after a ``</s>``), rare words mapped to ``<unk>``. Read with
+    plain file reads, not a memory map: mapped pages would count in the RSS as the file
+    grows."""
+    new_id_path = ids_path.with_suffix(".new_id.npy")
+    new_id = np.load(new_id_path) if new_id_path.exists() else None
+    carry = np.empty(0, dtype=np.int64)
+    with open(ids_path, "rb") as stream:
+        while True:
+            block = np.fromfile(stream, dtype=np.int32, count=chunk_tokens).astype(np.int64)
+            piece = np.concatenate([carry, block]) if len(carry) else block
+            if not len(piece):
+                return
+            if len(block):
+                ends = np.flatnonzero(piece == 2)
+                if not len(ends):  # a sentence longer than a chunk: read on
+                    carry = piece
+                    continue
+                piece, carry = piece[: ends[-1] + 1], piece[ends[-1] + 1 :]
+            else:
+                carry = np.empty(0, dtype=np.int64)
+            if new_id is not None:
+                piece = new_id[piece]
+            padded = pad(piece, bos=1, eos=2, unk=0)
+            if padded.n_sentences:
+                yield padded
+
+
+def _id_pieces(ids_path: Path, n_ids: int, size: int) -> Iterator[np.ndarray]:
+    with open(ids_path, "rb") as stream:
+        while len(piece := np.fromfile(stream, dtype=np.int32, count=size)):
+            yield piece.astype(np.int64)
 
 
 def load_ngram(path: str | Path) -> NgramModel:

@@ -96,14 +96,20 @@ def cmd_tokenizer_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
-    from lmforge.config.cli import config_from_args, file_layers
+    from lmforge.config.cli import config_from_args, file_layers, is_worker_rank, launch_workers
     from lmforge.pretrain.config import PretrainConfig
     from lmforge.pretrain.report import format_pretrain_report
     from lmforge.pretrain.run import pretrain
 
     # pretrain normalises --corpus, then validates (source "pretrain config")
-    result = pretrain(config_from_args(PretrainConfig, args, layers=file_layers(args),
-                                       source="pretrain config", validate=False))
+    config = config_from_args(PretrainConfig, args, layers=file_layers(args),
+                              source="pretrain config", validate=False)
+    code = launch_workers(config.processes, args.argv)
+    if code is not None:
+        return code
+    result = pretrain(config)
+    if is_worker_rank():
+        return 0
     sys.stdout.write(format_pretrain_report(result.metrics))
     sys.stdout.write(f"run directory: {result.run_dir}\n"
                      f"fine-tune it with: lmforge train --model {result.run_dir / 'model'} "

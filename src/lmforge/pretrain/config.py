@@ -143,6 +143,15 @@ class PretrainConfig:
     """Replace an existing run directory."""
     keep_checkpoints: bool = False
     """Keep checkpoints/last.safetensors in the run directory."""
+    checkpoint_every: int = 0
+    """Save the resumable state (weights, optimizer, scheduler, RNG, place in the epoch) every
+    this many optimizer steps, besides each epoch end; 0: at epoch ends only."""
+    resume: bool = False
+    """Continue the unfinished run OUT.partial (left by a crash or kill) where its last checkpoint
+    stopped; the settings that change the result must be the same."""
+    processes: int = 1
+    """Data-parallel worker processes (CPU, or one per GPU), started through torchrun;
+    --batch-size is per process. Not needed under `accelerate launch` / `torchrun`."""
     show_progress: bool = True
     """Show a progress bar with ETA, live loss and tokens/s on stderr."""
 
@@ -189,7 +198,9 @@ class PretrainConfig:
             problems.append(f"mlm_probability: must be in (0, 1), got {self.mlm_probability}")
         if self.vocab_size < 10:
             problems.append(f"vocab_size: must be >= 10, got {self.vocab_size}")
-        for name in ("epochs", "batch_size"):
+        if self.checkpoint_every < 0:
+            problems.append(f"checkpoint_every: must be >= 0, got {self.checkpoint_every}")
+        for name in ("epochs", "batch_size", "processes"):
             if getattr(self, name) < 1:
                 problems.append(f"{name}: must be >= 1, got {getattr(self, name)}")
         for name in ("max_steps", "eval_every", "num_threads"):

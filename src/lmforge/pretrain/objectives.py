@@ -106,7 +106,7 @@ class MaskedLM:
         from lmforge.data.tokenize import length_grouped_batches
 
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        lengths = [len(r) for r in self.train.ids]
+        lengths = self.train.lengths()
         for idx in length_grouped_batches(lengths, batch_size, self.seed + epoch):
             yield self._batch(self.train, idx, generator)
 

@@ -25,7 +25,11 @@ from lmforge.errors import ConfigError, ModelError
 from lmforge.pretrain.config import PretrainConfig, TokenizerConfig, as_path_list
 from lmforge.rundir import (
     atomic_run_dir,
+    check_resumable,
+    partial_dir,
     refuse_existing,
+    require_partial,
+    resumable_run_dir,
     write_config,
     write_json,
     write_text_atomic,
@@ -102,6 +106,8 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
     cfg: PretrainConfig = _resolve(PretrainConfig, config, overrides, "pretrain config")
     out = Path(cfg.out)
     refuse_existing(out, cfg.overwrite)  # fail before minutes of work, not after
+    if cfg.resume:
+        require_partial(out)
 
     import torch
     from accelerate.utils import set_seed
@@ -111,6 +117,7 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
     from lmforge.pretrain.loop import LMSettings, bf16_default, pretrain_loop
     from lmforge.pretrain.report import format_pretrain_report, save_loss_curve_png
     from lmforge.pretrain.tokenizer import coverage
+    from lmforge.training.loop import process_state
 
     offline_env()
     if cfg.num_threads:
@@ -128,9 +135,18 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
         model=str(_model_dir(cfg.model)) if cfg.model else None,
         mixed_precision=bf16_default() if cfg.mixed_precision == "auto" else cfg.mixed_precision)
 
+    settings_record = _settings_record(resolved)
+    main = process_state().is_main_process  # data-parallel: one process writes the run
+    if main:  # refuse a bad --resume before minutes of work
+        check_resumable(out, cfg.overwrite, cfg.resume, settings_record)
+    # resumed: the tokenizer saved when the run started (one trained again might differ)
+    saved = partial_dir(out) / "model"
+    resumed_tokenizer = saved if cfg.resume and (saved / "tokenizer_config.json").exists() else None
     set_seed(cfg.seed)  # the new model's initialisation depends on it
-    tokenizer, model, model_desc = _tokenizer_and_model(resolved, train_corpus.lines)
-    objective = _build_objective(resolved, tokenizer, train_corpus, heldout_corpus)
+    tokenizer, model, model_desc = _tokenizer_and_model(resolved, train_corpus.lines,
+                                                        resumed_tokenizer)
+    shard_dir = out.with_name(out.name + ".shards")
+    objective = _build_objective(resolved, tokenizer, train_corpus, heldout_corpus, shard_dir)
 
     steps_per_epoch = objective.steps_per_epoch(cfg.batch_size)
     total = cfg.max_steps or steps_per_epoch * cfg.epochs
@@ -140,15 +156,19 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
         weight_decay=cfg.weight_decay, warmup_ratio=cfg.warmup_ratio,
         max_grad_norm=cfg.max_grad_norm, log_every=max(1, min(10, total // 50)),
         eval_every=eval_every, mixed_precision=resolved.mixed_precision, seed=cfg.seed,
-        show_progress=cfg.show_progress)
+        show_progress=cfg.show_progress, checkpoint_every=cfg.checkpoint_every,
+        resume=cfg.resume)
     log.info("pre-training %s (%s) for %d steps (%.2f epochs of %d sequences), lr %.1e",
              model_desc, objective.name, total, total / max(1, steps_per_epoch),
              steps_per_epoch * cfg.batch_size, settings.lr)
 
-    with atomic_run_dir(out, cfg.overwrite) as tmp:
-        result = pretrain_loop(model, objective, settings,
-                               checkpoint_dir=tmp / "checkpoints" if cfg.keep_checkpoints else None)
+    with resumable_run_dir(out, cfg.overwrite, cfg.resume, settings_record, main) as tmp:
         model_dir = tmp / "model"
+        if not cfg.resume:
+            tokenizer.save_pretrained(str(model_dir))
+        result = pretrain_loop(model, objective, settings, checkpoint_dir=tmp / "checkpoints")
+        if not cfg.keep_checkpoints:
+            (tmp / "checkpoints" / "last.safetensors").unlink(missing_ok=True)
         model.save_pretrained(str(model_dir))
         tokenizer.save_pretrained(str(model_dir))
 
@@ -183,7 +203,11 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
             title += f": held-out perplexity {result.heldout['perplexity']:.2f}"
         save_loss_curve_png(result.history, tmp / "loss_curve.png", title)
         write_text_atomic(tmp / "report.md", format_pretrain_report(metrics))
-    log.info("run directory: %s", out)
+    if main:
+        import shutil
+
+        shutil.rmtree(shard_dir, ignore_errors=True)
+        log.info("run directory: %s", out)
     return PretrainResult(out, metrics, resolved)
 
 
@@ -193,7 +217,8 @@ def _model_dir(model: str) -> Path:
     return resolve_model_dir(model)
 
 
-def _tokenizer_and_model(cfg: PretrainConfig, lines: list[str]) -> tuple[Any, Any, str]:
+def _tokenizer_and_model(cfg: PretrainConfig, lines: list[str],
+                         saved_tokenizer: Path | None = None) -> tuple[Any, Any, str]:
     from lmforge.pretrain.scratch import (
         build_scratch_model,
         load_for_pretraining,
@@ -204,7 +229,9 @@ def _tokenizer_and_model(cfg: PretrainConfig, lines: list[str]) -> tuple[Any, An
 
     if cfg.from_scratch:
         spec = scratch_spec(cfg.from_scratch, cfg.objective)
-        if cfg.tokenizer:
+        if saved_tokenizer is not None:
+            tokenizer = load_tokenizer_dir(saved_tokenizer)
+        elif cfg.tokenizer:
             tokenizer = load_tokenizer_dir(cfg.tokenizer)
             for role in ("pad", "mask") if cfg.objective == "mlm" else ("pad",):
                 if getattr(tokenizer, f"{role}_token_id") is None:
@@ -236,19 +263,52 @@ def _tokenizer_and_model(cfg: PretrainConfig, lines: list[str]) -> tuple[Any, An
     return tokenizer, model, f"{model_dir} (continued pre-training)"
 
 
-def _build_objective(cfg: PretrainConfig, tokenizer: Any, train: Any, heldout: Any) -> Any:
+def _build_objective(cfg: PretrainConfig, tokenizer: Any, train: Any, heldout: Any,
+                     shard_dir: Path) -> Any:
+    """The objective; its training sequences tokenized into memory-mapped shards in
+    ``shard_dir`` (reused when they match: a resumed run), next-sentence pairs in memory."""
     from lmforge.errors import DataError
+    from lmforge.pretrain import shards
     from lmforge.pretrain.corpus import Corpus
     from lmforge.pretrain.objectives import CausalLM, MaskedLM
-    from lmforge.pretrain.sequences import pack_blocks, pack_lines, sentence_pairs, tokenize_lines
+    from lmforge.pretrain.sequences import (
+        Sequences,
+        iter_blocks,
+        iter_packed_lines,
+        iter_tokenized,
+        pack_blocks,
+        pack_lines,
+        sentence_pairs,
+        tokenize_lines,
+    )
+    from lmforge.training.loop import process_state
+
+    def write_train_shards() -> None:
+        key = shards.shard_key(cfg.corpus, tokenizer, {
+            name: getattr(cfg, name) for name in ("objective", "max_length", "packing",
+                                                  "whole_word_mask", "heldout_fraction", "seed")})
+        with process_state().main_process_first():  # the first process writes, the others read
+            if shards.cached(shard_dir, key):
+                log.info("tokenized training sequences: reused %s", shard_dir)
+                return
+            shards.start(shard_dir)
+            lines = iter_tokenized(tokenizer, train.lines, cfg.whole_word_mask)
+            if cfg.objective == "clm":
+                blocks = iter_blocks(tokenizer, (ids for ids, _ in lines), cfg.max_length)
+                shards.write_sequences(shard_dir, "train", ((b, None) for b in blocks))
+            else:
+                shards.write_sequences(shard_dir, "train", iter_packed_lines(
+                    tokenizer, lines, cfg.max_length, cfg.packing, cfg.whole_word_mask))
+            shards.finish(shard_dir, key)
 
     if cfg.objective == "clm":
-        blocks = pack_blocks(tokenizer, tokenize_lines(tokenizer, train.lines), cfg.max_length)
+        write_train_shards()
+        blocks = shards.TokenShard(shard_dir, "train")
         held = pack_blocks(tokenizer, tokenize_lines(tokenizer, heldout.lines), cfg.max_length,
                            allow_short=True) if heldout.n_lines else []
         log.info("causal LM: %d blocks of %d tokens to train on, %d held out", len(blocks),
                  cfg.max_length, len(held))
-        return CausalLM(blocks, held, seed=cfg.seed)
+        return CausalLM(blocks, held, seed=cfg.seed)  # type: ignore[arg-type]
 
     def sequences(part: Corpus) -> Any:
         if cfg.nsp:
@@ -257,7 +317,13 @@ def _build_objective(cfg: PretrainConfig, tokenizer: Any, train: Any, heldout: A
         return pack_lines(tokenizer, tokenize_lines(tokenizer, part.lines, cfg.whole_word_mask),
                           cfg.max_length, pack=cfg.packing)
 
-    train_seqs = sequences(train)
+    if cfg.nsp:  # pairs draw their random second sentence from anywhere: kept in memory
+        train_seqs = sequences(train)
+    else:
+        write_train_shards()
+        train_seqs = Sequences(shards.TokenShard(shard_dir, "train"),  # type: ignore[arg-type]
+                               shards.TokenShard(shard_dir, "train-words")  # type: ignore[arg-type]
+                               if cfg.whole_word_mask else None)
     if len(train_seqs) == 0:
         raise DataError("next-sentence prediction needs documents of at least two lines; every "
                         "document of the corpus has one. Put consecutive sentences on consecutive "
@@ -275,3 +341,10 @@ def _write_yaml(path: Path, cfg: PretrainConfig) -> None:
     values = to_mapping(cfg)
     values.pop("overwrite", None)
     write_config(path.parent, values)
+
+
+def _settings_record(cfg: PretrainConfig) -> dict[str, Any]:
+    """The resolved settings an unfinished run records and ``--resume`` compares."""
+    values = to_mapping(cfg)
+    values.pop("overwrite", None)
+    return values

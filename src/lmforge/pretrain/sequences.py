@@ -19,7 +19,7 @@ special tokens.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,13 @@ class Sequences:
 
     @property
     def n_tokens(self) -> int:
-        return sum(len(r) for r in self.ids)
+        return sum(self.lengths())
+
+    def lengths(self) -> list[int]:
+        """Tokens per sequence (read from the offsets alone for memory-mapped shards)."""
+        if hasattr(self.ids, "lengths"):
+            return self.ids.lengths()
+        return [len(r) for r in self.ids]
 
 
 def tokenize_lines(tokenizer: Any, lines: Sequence[str], with_words: bool = False,
@@ -56,17 +62,27 @@ def tokenize_lines(tokenizer: Any, lines: Sequence[str], with_words: bool = Fals
     """Token ids of each line, no special tokens; optional corpus-unique word ids."""
     ids: list[list[int]] = []
     words: list[list[int]] | None = [] if with_words else None
+    for line_ids, line_words in iter_tokenized(tokenizer, lines, with_words, chunk):
+        ids.append(line_ids)
+        if words is not None:
+            words.append(line_words)  # type: ignore[arg-type]
+    return TokenizedLines(ids, words)
+
+
+def iter_tokenized(tokenizer: Any, lines: Sequence[str], with_words: bool = False,
+                   chunk: int = 2000) -> Iterator[tuple[list[int], list[int] | None]]:
+    """``tokenize_lines`` one line at a time, ``chunk`` lines tokenized together."""
     next_word = 0
     for start in range(0, len(lines), chunk):
         # verbose=False: lines longer than the model are expected here (they are cut later)
         enc = tokenizer(list(lines[start : start + chunk]), add_special_tokens=False, verbose=False)
-        ids.extend(enc["input_ids"])
-        if words is not None:
-            for i in range(len(enc["input_ids"])):
-                local = enc.word_ids(i)
-                words.append([next_word + w if w is not None else -1 for w in local])
-                next_word += max((w for w in local if w is not None), default=-1) + 1
-    return TokenizedLines(ids, words)
+        for i, line_ids in enumerate(enc["input_ids"]):
+            if not with_words:
+                yield line_ids, None
+                continue
+            local = enc.word_ids(i)
+            yield line_ids, [next_word + w if w is not None else -1 for w in local]
+            next_word += max((w for w in local if w is not None), default=-1) + 1
 
 
 def special_frame(tokenizer: Any) -> tuple[list[int], list[int]]:
@@ -88,6 +104,21 @@ def pack_lines(tokenizer: Any, lines: TokenizedLines, max_length: int,
     ``pack=False``: one line per sequence, ``[CLS] line [SEP]``, as a classifier
     sees a text (a line over ``max_length`` still becomes several sequences).
     """
+    with_words = lines.word_ids is not None
+    pairs = zip(lines.ids, lines.word_ids if with_words else [None] * len(lines.ids),  # type: ignore[arg-type]
+                strict=True)
+    out = Sequences([], [] if with_words else None)
+    for ids, words in iter_packed_lines(tokenizer, pairs, max_length, pack, with_words):
+        out.ids.append(ids)
+        if out.word_ids is not None:
+            out.word_ids.append(words)  # type: ignore[arg-type]
+    return out
+
+
+def iter_packed_lines(tokenizer: Any, lines: Iterable[tuple[list[int], list[int] | None]],
+                      max_length: int, pack: bool = True,
+                      with_words: bool = False) -> Iterator[tuple[list[int], list[int] | None]]:
+    """``pack_lines`` over (ids, word ids) pairs as they come: (ids, word ids) sequences."""
     prefix, suffix = special_frame(tokenizer)
     sep = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
     between = [sep] if sep is not None else []
@@ -95,29 +126,27 @@ def pack_lines(tokenizer: Any, lines: TokenizedLines, max_length: int,
     if budget < 2:
         raise DataError(f"max_length {max_length} leaves no room for text after the special tokens; "
                         "raise --max-length.")
-    out = Sequences([], [] if lines.word_ids is not None else None)
     body: list[int] = []
     body_words: list[int] = []
 
-    def flush() -> None:
-        if body:
-            out.ids.append(prefix + body + suffix)
-            if out.word_ids is not None:
-                out.word_ids.append([-1] * len(prefix) + body_words + [-1] * len(suffix))
+    def flush() -> tuple[list[int], list[int] | None]:
+        seq = (prefix + body + suffix,
+               [-1] * len(prefix) + body_words + [-1] * len(suffix) if with_words else None)
         body.clear()
         body_words.clear()
+        return seq
 
-    for n, line_ids in enumerate(lines.ids):
-        line_words = lines.word_ids[n] if lines.word_ids is not None else None
+    for line_ids, line_words in lines:
         for piece, piece_words in _pieces(line_ids, line_words, budget):
             joiner = between if body else []
             if not pack or len(body) + len(joiner) + len(piece) > budget:
-                flush()
+                if body:
+                    yield flush()
                 joiner = []
             body.extend(joiner + piece)
             body_words.extend([-1] * len(joiner) + (piece_words or [-1] * len(piece)))
-    flush()
-    return out
+    if body:
+        yield flush()
 
 
 def sentence_pairs(tokenizer: Any, documents: Sequence[TokenizedLines], max_length: int,
@@ -170,6 +199,12 @@ def pack_blocks(tokenizer: Any, lines: TokenizedLines, block_size: int, *,
     With ``allow_short`` (held-out text), a corpus under one block becomes one
     shorter block instead of an error.
     """
+    return list(iter_blocks(tokenizer, lines.ids, block_size, allow_short=allow_short))
+
+
+def iter_blocks(tokenizer: Any, lines: Iterable[list[int]], block_size: int, *,
+                allow_short: bool = False) -> Iterator[list[int]]:
+    """``pack_blocks`` over token lists as they come (only a block's worth is held)."""
     prefix, suffix = special_frame(tokenizer)
     eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
     if eos is None:
@@ -177,12 +212,18 @@ def pack_blocks(tokenizer: Any, lines: TokenizedLines, block_size: int, *,
                         "tokenizer to mark where one line ends and the next begins.")
     end = suffix if suffix and suffix[-1] == eos else suffix + [eos]
     stream: list[int] = []
-    for line_ids in lines.ids:
+    blocks = 0
+    for line_ids in lines:
         stream.extend(prefix + line_ids + end)
-    n_blocks = len(stream) // block_size
-    if n_blocks == 0:
+        if len(stream) >= block_size:
+            cut = len(stream) - len(stream) % block_size
+            for i in range(0, cut, block_size):
+                yield stream[i : i + block_size]
+                blocks += 1
+            del stream[:cut]
+    if blocks == 0:
         if allow_short and len(stream) >= 2:
-            return [stream]
+            yield stream
+            return
         raise DataError(f"the corpus is {len(stream)} tokens long, less than one sequence of "
                         f"--max-length {block_size}. Add text or lower --max-length.")
-    return [stream[i * block_size : (i + 1) * block_size] for i in range(n_blocks)]

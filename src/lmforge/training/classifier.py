@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lmforge.config.train import TrainConfig
-from lmforge.rundir import refuse_existing
+from lmforge.rundir import refuse_existing, require_partial
 from lmforge.training.steps import TrainResult
 
 
@@ -16,12 +16,27 @@ def train_classifier(cfg: TrainConfig) -> TrainResult:
     if cfg.task == "tokens":  # token classification: its own reader and recipe
         from lmforge.training.tokens import train_tokens
 
+        _refuse_scale_flags(cfg, "token classification")
         return train_tokens(cfg)
     refuse_existing(Path(cfg.out), cfg.overwrite)  # fail before minutes of work, not after
+    if cfg.resume:
+        require_partial(Path(cfg.out))
 
     from lmforge.training import finetune, setfit, tfidf
     from lmforge.training.prepare import prepare
 
     prepared = prepare(cfg)
+    if prepared.method != "finetune":
+        _refuse_scale_flags(cfg, prepared.method)
     recipe = {"finetune": finetune, "setfit": setfit, "tfidf": tfidf}[prepared.method]
     return recipe.run(prepared.config, prepared)
+
+
+def _refuse_scale_flags(cfg: TrainConfig, method: str) -> None:
+    """--resume and --processes are fine-tuning's (its loop checkpoints and shards)."""
+    if cfg.resume or cfg.processes > 1:
+        from lmforge.errors import ConfigError
+
+        raise ConfigError(f"{'resume' if cfg.resume else 'processes'}: only classifier "
+                          f"fine-tuning checkpoints and trains data-parallel; this run is {method}: "
+                          "run it again from the start, in one process.")

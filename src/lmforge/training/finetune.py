@@ -29,16 +29,20 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
 
     from lmforge.labels import target_tensor
     from lmforge.models.build import build_classifier
-    from lmforge.rundir import TRANSFORMERS, atomic_run_dir
+    from lmforge.rundir import TRANSFORMERS, check_resumable, resumable_run_dir
     from lmforge.scoring import headline, score_outputs
     from lmforge.training import steps
     from lmforge.training.ensemble import decide_ensemble, write_ensemble_parts
-    from lmforge.training.loop import LoopSettings, fit, streaming_loss
+    from lmforge.training.loop import LoopSettings, fit, process_state, streaming_loss
     from lmforge.training.losses import make_loss
     from lmforge.training.optim import freeze_word_embeddings
     from lmforge.training.tracking import tracking
 
     task, parts, labels, summary = prepared.task, prepared.parts, prepared.labels, prepared.summary
+    out = Path(cfg.out)
+    main = process_state().is_main_process  # data-parallel: one process writes the run
+    if main:  # refuse a bad --resume before minutes of work
+        check_resumable(out, cfg.overwrite, cfg.resume, to_mapping(cfg))
     assert prepared.model_dir is not None  # the tfidf recipe has none
     tokenizer, pad_id, encoded = steps.encode_parts(cfg, prepared.model_dir, parts, summary)
 
@@ -81,10 +85,11 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
         warmup_ratio=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm, grad_accum=cfg.grad_accum,
         early_stopping_patience=cfg.early_stopping_patience, seed=cfg.seed,
         show_progress=cfg.show_progress, train_windows=cfg.train_windows,
+        checkpoint_every=cfg.checkpoint_every, resume=cfg.resume, resumable=True,
     )
-    out = Path(cfg.out)
-    with atomic_run_dir(out, cfg.overwrite) as tmp, \
-            tracking(cfg.log_to, tmp, out.name, to_mapping(cfg)) as settings.tracker:
+    with resumable_run_dir(out, cfg.overwrite, cfg.resume, to_mapping(cfg), main) as tmp, \
+            tracking(cfg.log_to if main else "none", tmp, out.name, to_mapping(cfg),
+                     resume=cfg.resume) as settings.tracker:
         fitted = fit(model, encoded["train"].input_ids, targets["train"], train_loss, settings,
                      pad_id, validate if has_validation else None, tmp / "checkpoints",
                      encoded["train"].rows_per_text() if encoded["train"].owner else None)
@@ -121,7 +126,8 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
         steps.write_run(tmp, cfg, model, tokenizer, metrics, task, labels, TRANSFORMERS,
                         parts["test"], ensemble.test_logits(split_logits.get("test")))
         write_ensemble_parts(tmp, ensemble, str(cfg.out))
-    log.info("wrote %s", out)
+    if main:
+        log.info("wrote %s", out)
     return TrainResult(run_dir=out, metrics=metrics, config=cfg)
 
 

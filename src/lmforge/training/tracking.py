@@ -64,6 +64,23 @@ class Tracker:
         elif self.backend is not None:
             self.backend.log(numbers, step=step)
 
+    def rewind(self, step: int) -> None:
+        """A resumed run continues after ``step``: the csv drops what was logged later (before
+        the kill); TensorBoard and MLflow keep it, so steps after ``step`` may show twice."""
+        if self.kind != "csv":
+            log.info("resumed at step %d: %s may show the steps after it twice", step, self.kind)
+            return
+        path = self.run_dir / HISTORY_FILE
+        self._csv.close()
+        with open(path, encoding="utf-8", newline="") as stream:
+            rows = list(csv.reader(stream))
+        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
+        with open(path, "w", encoding="utf-8", newline="") as stream:
+            csv.writer(stream, lineterminator="\n").writerows(kept)
+        self.logged = len(kept) - 1
+        self._csv = open(path, "a", encoding="utf-8", newline="")
+        self._writer = csv.writer(self._csv, lineterminator="\n")
+
     def log_final(self, split: str, metrics: dict[str, Any], step: int, epoch: int | None) -> None:
         """The scores of a finished run (``test_accuracy``...) at its last step."""
         self.log({f"{split}_{k}": metrics[k] for k in FINAL_METRICS if k in metrics}, step, epoch)
@@ -92,10 +109,11 @@ class Tracker:
 
 
 @contextmanager
-def tracking(kind: str, run_dir: Path, run_name: str, config: dict[str, Any]) -> Iterator[Tracker | None]:
+def tracking(kind: str, run_dir: Path, run_name: str, config: dict[str, Any],
+             resume: bool = False) -> Iterator[Tracker | None]:
     """``open_tracker`` for a ``with`` block: closed at its end, marked failed (MLflow run
     status FAILED) when the block raises; the exception still propagates."""
-    tracker = open_tracker(kind, run_dir, run_name, config)
+    tracker = open_tracker(kind, run_dir, run_name, config, resume)
     try:
         yield tracker
     except BaseException:
@@ -106,9 +124,10 @@ def tracking(kind: str, run_dir: Path, run_name: str, config: dict[str, Any]) ->
         tracker.close()
 
 
-def open_tracker(kind: str, run_dir: Path, run_name: str, config: dict[str, Any]) -> Tracker | None:
+def open_tracker(kind: str, run_dir: Path, run_name: str, config: dict[str, Any],
+                 resume: bool = False) -> Tracker | None:
     """A started tracker for ``kind`` writing for the run being built in ``run_dir``;
-    None for ``none``."""
+    None for ``none``. ``resume``: the csv is continued (see ``Tracker.rewind``)."""
     if kind == "none":
         return None
     problems = tracker_problems(kind)
@@ -117,9 +136,12 @@ def open_tracker(kind: str, run_dir: Path, run_name: str, config: dict[str, Any]
     tracker = Tracker(kind=kind, run_dir=run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if kind == "csv":
-        tracker._csv = open(run_dir / HISTORY_FILE, "w", encoding="utf-8", newline="")
+        again = resume and (run_dir / HISTORY_FILE).exists()
+        tracker._csv = open(run_dir / HISTORY_FILE, "a" if again else "w", encoding="utf-8",
+                            newline="")
         tracker._writer = csv.writer(tracker._csv, lineterminator="\n")
-        tracker._writer.writerow(["step", "epoch", "name", "value"])
+        if not again:
+            tracker._writer.writerow(["step", "epoch", "name", "value"])
         tracker.where = {"log_to": "csv", "file": HISTORY_FILE}
         return tracker
     params = {k: v for k, v in config.items() if isinstance(v, str | int | float | bool)}
