@@ -122,3 +122,17 @@ def export_onnx_run(run: Path, out: Path, **settings: Any) -> Path:
     bench = {"threads": 1, "latency_runs": 3, "throughput_texts": 64, **settings}
     export_run(ExportConfig(run_dir=str(run), out=str(out), **bench))
     return out
+
+
+def kill_at_first_checkpoint(proc: Any, state_file: Path, timeout: float = 600) -> None:
+    """SIGKILL the ``lmforge`` subprocess ``proc`` as soon as its resumable state file appears
+    (or it exits, or ``timeout`` seconds pass); assert it died by the signal."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not state_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()

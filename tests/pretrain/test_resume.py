@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import signal
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import kill_at_first_checkpoint
 from tests.pretrain.conftest import FAST_FLAGS, run_cli
 from tests.training.test_resume import lmforge, max_abs_diff, without_timing
 
@@ -31,12 +30,7 @@ def test_pretrain_killed_mid_epoch_resumes_to_the_same_weights(
     killed = tmp_path / "killed"
     proc = lmforge([*run, "--out", str(killed), "--checkpoint-every", "1"])
     state_file = tmp_path / "killed.partial" / "checkpoints" / "resume.pt"
-    deadline = time.monotonic() + 600
-    while not state_file.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()  # type: ignore[union-attr]
+    kill_at_first_checkpoint(proc, state_file)
     state = torch.load(state_file, weights_only=False)
     assert state["epoch"] == 1 and not state["epoch_done"] and 0 < state["batch"] < 19
 

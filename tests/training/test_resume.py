@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import pytest
 
 from lmforge.cli import main
 from tests.conftest import sentiment_rows, write_csv
+from tests.helpers import kill_at_first_checkpoint
 
 FLAGS = ["--epochs", "2", "--lr", "2e-3", "--max-length", "24", "--no-show-progress",
          "--no-baseline", "--ensemble", "off", "--threads", "1", "--seed", "3"]
@@ -73,12 +72,7 @@ def test_train_killed_mid_epoch_resumes_to_the_same_weights(
     killed = tmp_path / "killed"
     proc = lmforge(["train", *run, "--out", str(killed), "--checkpoint-every", "1"])
     state_file = killed.with_name("killed.partial") / "checkpoints" / "resume.pt"
-    deadline = time.monotonic() + 600
-    while not state_file.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()  # type: ignore[union-attr]
+    kill_at_first_checkpoint(proc, state_file)
     assert not killed.exists() and state_file.exists()
     state = torch.load(state_file, weights_only=False)
     assert state["epoch"] == 1 and 0 < state["batch"] < 9  # 67 rows in batches of 8: mid-epoch
