@@ -28,6 +28,7 @@ from lmforge.errors import DataError
 BIO, PLAIN = "bio", "tags"  # the two tag schemes
 WORD, CHAR = "word", "char"  # what a token is: a word, or one character (Chinese)
 JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
+CONLL_SUFFIXES = (".conll", ".conllu", ".bio", ".iob", ".iob2")
 BIO_TAG = re.compile(r"^[BI]-\S+$")
 OTHER_SCHEME = re.compile(r"^[ESLU]-\S+$")  # BIOES / BILOU prefixes
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -57,19 +58,25 @@ class TokenData:
     unit: str  # WORD or CHAR
     repaired: int = 0  # BIO tags changed from I- to B-
     repairs: list[str] = field(default_factory=list)  # a few examples, "line N: I-PER -> B-PER"
+    repair_kinds: dict[str, int] = field(default_factory=dict)  # NO_BEGIN / TYPE_SWITCH counts
 
     def as_dict(self) -> dict[str, object]:
         return {"source": self.path, "format": self.format, "scheme": self.scheme,
                 "unit": self.unit, "sentences": len(self.sentences),
                 "tokens": sum(len(s.tokens) for s in self.sentences),
-                "bio_repaired": self.repaired, "bio_repair_examples": self.repairs[:5]}
+                "bio_repaired": self.repaired, "bio_repair_kinds": self.repair_kinds,
+                "bio_repair_examples": self.repairs[:5]}
 
 
 def read_token_file(path: str | os.PathLike[str], scheme: str | None = None,
-                    tags_required: bool = True) -> TokenData:
+                    tags_required: bool = True, repair: bool = True,
+                    keep_empty: bool = False) -> TokenData:
     """Read, check and (BIO) repair a token-classification file. ``scheme`` given (a trained
     run's): the file must use it. ``tags_required=False`` reads CoNLL lines of tokens alone
-    and JSONL without ``tags`` (prediction input); their tags are empty."""
+    and JSONL without ``tags`` (prediction input); their tags are empty. ``repair=False``
+    keeps the tags as written (``bio_errors`` lists what the repair would change);
+    ``keep_empty=True`` keeps JSONL sentences with no tokens instead of refusing them
+    (``lmforge inspect`` lists them all)."""
     source = Path(path)
     try:
         text = source.read_text(encoding="utf-8-sig")
@@ -80,10 +87,10 @@ def read_token_file(path: str | os.PathLike[str], scheme: str | None = None,
     lines = text.splitlines()
     fmt = _detect_format(source, lines)
     if fmt == "jsonl":
-        sentences = list(_read_jsonl(source, lines, tags_required))
+        sentences = list(_read_jsonl(source, lines, tags_required, keep_empty))
     else:
         sentences = list(_read_conll(source, lines, tags_required))
-    if not sentences:
+    if not any(s.tokens for s in sentences):
         raise DataError(f"{source}: no sentences found. Expected CoNLL lines 'token<TAB>tag' "
                         "with a blank line between sentences, or JSONL "
                         '{"tokens": [...], "tags": [...]}')
@@ -96,9 +103,31 @@ def read_token_file(path: str | os.PathLike[str], scheme: str | None = None,
                             f"on {_scheme_name(scheme)} tags; pass data tagged like the training "
                             "data")
         data.scheme = scheme or found
-        if data.scheme == BIO:
+        if data.scheme == BIO and repair:
+            data.repair_kinds = repair_kinds(bio_errors(sentences))
             data.repaired, data.repairs = repair_bio(sentences)
     return data
+
+
+def token_file_reason(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` looks like token-classification data (None: it does not): a CoNLL suffix,
+    or a JSONL file whose first line is an object with a "tokens" list, or a "text" string
+    and a "tags" list. Reads the first non-blank line only."""
+    source = Path(path)
+    if source.suffix.lower() in CONLL_SUFFIXES:
+        return f"a {source.suffix.lower()} file (CoNLL: token<TAB>tag lines)"
+    if source.suffix.lower() not in JSONL_SUFFIXES:
+        return None
+    try:
+        with source.open(encoding="utf-8-sig") as stream:
+            first = next((line for line in stream if line.strip()), "")
+        row = json.loads(first)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if isinstance(row, dict) and (isinstance(row.get("tokens"), list) or (
+            isinstance(row.get("text"), str) and isinstance(row.get("tags"), list))):
+        return "JSONL lines with \"tokens\"" + (" and \"tags\"" if "tags" in row else "")
+    return None
 
 
 def _all_o(sentences: Sequence[Sentence]) -> bool:
@@ -169,7 +198,8 @@ def _is_json_object(line: str) -> bool:
         return False
 
 
-def _read_jsonl(source: Path, lines: Sequence[str], tags_required: bool) -> Iterable[Sentence]:
+def _read_jsonl(source: Path, lines: Sequence[str], tags_required: bool,
+                keep_empty: bool = False) -> Iterable[Sentence]:
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -194,6 +224,9 @@ def _read_jsonl(source: Path, lines: Sequence[str], tags_required: bool) -> Iter
             raise DataError(f"{source}, line {number}: no \"tokens\" (list of strings) or "
                             f"\"text\" (character level); keys found: {', '.join(row) or 'none'}")
         if not tokens:
+            if keep_empty and not row.get("tags"):
+                yield Sentence([], [], number)
+                continue
             raise DataError(f"{source}, line {number}: a sentence with no tokens; remove the line")
         empty = [i for i, t in enumerate(tokens) if not t.strip()]
         if empty:
@@ -237,21 +270,52 @@ def detect_scheme(sentences: Sequence[Sentence], source: str) -> str:
     return PLAIN if first_plain else BIO
 
 
+NO_BEGIN, TYPE_SWITCH = "I- without B-", "type switch"  # the two kinds of BIO error
+
+
+@dataclass(frozen=True)
+class BioError:
+    """An ``I-X`` tag that does not continue an ``X`` entity: after ``O`` or at the start of
+    the sentence (NO_BEGIN), or right after a tag of another type (TYPE_SWITCH)."""
+
+    sentence: int  # index into the sentences
+    token: int
+    tag: str
+    previous: str  # the tag before it ("" at the start of the sentence)
+    kind: str
+
+
+def bio_errors(sentences: Sequence[Sentence]) -> list[BioError]:
+    """Every ``I-X`` that starts an entity, in file order: what ``repair_bio`` changes to
+    ``B-X`` (the repair keeps each tag's type, so the tags before it read the same)."""
+    out = []
+    for s, sentence in enumerate(sentences):
+        previous = ""
+        for i, tag in enumerate(sentence.tags):
+            if tag.startswith("I-") and previous[2:] != tag[2:]:
+                kind = NO_BEGIN if previous in ("", "O") else TYPE_SWITCH
+                out.append(BioError(s, i, tag, previous, kind))
+            previous = tag
+    return out
+
+
+def repair_kinds(errors: Sequence[BioError]) -> dict[str, int]:
+    """How many errors of each kind, both kinds always present."""
+    return {kind: sum(e.kind == kind for e in errors) for kind in (NO_BEGIN, TYPE_SWITCH)}
+
+
 def repair_bio(sentences: Sequence[Sentence]) -> tuple[int, list[str]]:
     """IOB1 -> IOB2 in place: an ``I-X`` not continuing an ``X`` entity becomes ``B-X``.
     Returns the count and a few examples."""
-    count, examples = 0, []
-    for sentence in sentences:
-        previous = "O"
-        for i, tag in enumerate(sentence.tags):
-            if tag.startswith("I-") and previous[2:] != tag[2:]:
-                sentence.tags[i] = "B-" + tag[2:]
-                count += 1
-                if len(examples) < 5:
-                    examples.append(f"line {sentence.line_of(i)} ({sentence.tokens[i]!r}): "
-                                    f"{tag} -> B-{tag[2:]}")
-            previous = sentence.tags[i]
-    return count, examples
+    errors = bio_errors(sentences)
+    examples = []
+    for error in errors:
+        sentence = sentences[error.sentence]
+        sentence.tags[error.token] = "B-" + error.tag[2:]
+        if len(examples) < 5:
+            examples.append(f"line {sentence.line_of(error.token)} "
+                            f"({sentence.tokens[error.token]!r}): {error.tag} -> B-{error.tag[2:]}")
+    return len(errors), examples
 
 
 def detect_unit(sentences: Sequence[Sentence]) -> str:

@@ -27,11 +27,14 @@ class TokenRows:
     n_windowed: int = 0  # sentences read as several windows
     n_tokens_cut: int = 0  # tokens with more sub-words than a window holds (tail sub-words dropped)
     longest: int = 0  # longest sentence in sub-words, special tokens included
+    n_tokens: int = 0
+    n_unknown: int = 0  # tokens with an unknown sub-word (``is_unknown``)
 
     def summary(self) -> dict[str, int]:
         return {"sentences": self.n_sentences, "rows": len(self.input_ids),
                 "windowed": self.n_windowed, "tokens_cut": self.n_tokens_cut,
-                "longest_subwords": self.longest}
+                "longest_subwords": self.longest, "tokens": self.n_tokens,
+                "unknown_tokens": self.n_unknown}
 
 
 def special_frame(tokenizer: Any) -> tuple[list[int], list[int]]:
@@ -57,6 +60,12 @@ def token_pieces(tokenizer: Any, sentences: Sequence[Sequence[str]]) -> list[lis
                     for piece in ids[pos:pos + len(sentence)]])
         pos += len(sentence)
     return out
+
+
+def is_unknown(piece: Sequence[int], unk_id: int | None) -> bool:
+    """Whether a token's sub-words include the unknown token: the model reads it as [UNK]
+    (or partly so). The one definition for ``train``'s warning and ``lmforge inspect``."""
+    return unk_id is not None and unk_id in piece
 
 
 def bare_space_ids(tokenizer: Any) -> set[int]:
@@ -113,9 +122,12 @@ def encode_sentences(tokenizer: Any, sentences: Sequence[Sequence[str]], max_len
     before, after = special_frame(tokenizer)
     budget = max(1, max_length - len(before) - len(after))
     rows = TokenRows(input_ids=[], labels=[], owner=[], predicts=[], n_sentences=len(sentences))
+    unk = tokenizer.unk_token_id
     for s, pieces in enumerate(token_pieces(tokenizer, sentences)):
         cut = [p[:budget] for p in pieces]
         rows.n_tokens_cut += sum(len(p) > budget for p in pieces)
+        rows.n_tokens += len(pieces)
+        rows.n_unknown += sum(is_unknown(p, unk) for p in pieces)
         rows.longest = max(rows.longest, sum(map(len, pieces)) + len(before) + len(after))
         windows = word_windows([len(p) for p in cut], budget)
         rows.n_windowed += len(windows) > 1

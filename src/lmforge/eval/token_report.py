@@ -59,6 +59,8 @@ def render_token_report(metrics: dict[str, Any], title: str) -> str:
     baseline = metrics.get("baseline") or {}
     out = [f"# {title}: token classification ({'named entities, BIO' if scheme == 'bio' else 'tags'})",
            ""]
+    if data.get("warnings"):
+        out += ["## Warnings", ""] + [f"- {w}" for w in data["warnings"]] + [""]
     if test:
         out += ["## Test scores", "", "| model | entity P | entity R | entity F1 | token accuracy |",
                 "|---|---:|---:|---:|---:|"]
@@ -97,7 +99,9 @@ def render_token_report(metrics: dict[str, Any], title: str) -> str:
     out.append(f"- {data.get('source')}: {data.get('sentences')} sentences, {data.get('tokens')} "
                f"tokens ({data.get('format')}, {data.get('unit')} level)")
     out.append(f"- splits: {data.get('splits')} from {data.get('split_from')}")
-    out.append(f"- BIO tags repaired (I- starting an entity -> B-): {data.get('bio_repaired', 0)}")
+    kinds = data.get("bio_repair_kinds") or {}
+    out.append(f"- BIO tags repaired (I- starting an entity -> B-): {data.get('bio_repaired', 0)}"
+               + (" (" + ", ".join(f"{k} {v}" for k, v in kinds.items()) + ")" if kinds else ""))
     for example in data.get("bio_repair_examples") or []:
         out.append(f"  - {example}")
     for name, enc in (data.get("encoding") or {}).items():

@@ -129,7 +129,7 @@ def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "auto",
             target: str | Sequence[str] | None = None, steps: int = DEFAULT_STEPS,
             max_steps: int = DEFAULT_MAX_STEPS,
             tolerance: float = DEFAULT_TOLERANCE,
-            why_not: str | None = None) -> list[Explanation]:
+            why_not: str | None = None, word: int | None = None) -> list[Any]:
     """Explain the predictions of a run (a run directory or a loaded classifier) on texts.
 
     ``target``: a label (or list of labels) to explain; default: the predicted class
@@ -140,6 +140,9 @@ def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "auto",
     by a "why not" one (``versus`` set) whose scores are the difference of the two labels'
     attributions, which explains the difference of their logits (every method here is
     linear in the output explained). Texts whose explained label is ``why_not`` get none.
+
+    A token run (``--task tokens``) returns ``explain.tokens.TokenExplanation``s instead: one
+    per entity the model found, or for the word numbered ``word`` (from 0), by occlusion.
     """
     from lmforge.data.clean import clean_text
     from lmforge.inference.surface import as_texts
@@ -147,7 +150,17 @@ def explain(run_or_classifier: Any, texts: Sequence[str], method: str = "auto",
     problems = check_settings(method, steps, max_steps, tolerance)
     if problems:
         raise ConfigError("invalid explain settings: " + "; ".join(problems))
-    clf = _explained_part(_load(run_or_classifier))
+    loaded = _load(run_or_classifier)
+    if getattr(loaded, "task", None) == "tokens":
+        from lmforge.explain.tokens import explain_tokens
+
+        return explain_tokens(loaded, texts, word=word, method=method, target=target,
+                              why_not=why_not)
+    if word is not None:
+        raise ConfigError("word: --word picks one word of a token run (`lmforge train --task "
+                          f"tokens`); this run classifies whole texts ({loaded.task}). Leave "
+                          "--word out.")
+    clf = _explained_part(loaded)
     if (getattr(clf, "settings", None) or {}).get("pair"):
         raise DataError("explanations are for models that read one text; this run reads "
                         "sentence pairs (config.yaml 'pair'). Use predict.")

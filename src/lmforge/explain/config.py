@@ -20,7 +20,8 @@ Method = Literal["auto", "ig", "occlusion", "linear"]
 class ExplainConfig:
     run_dir: str = ""
     """Run directory written by `lmforge train` (ig needs a PyTorch run; occlusion works on
-    ONNX runs from `lmforge export` and TF-IDF runs too)."""
+    ONNX runs from `lmforge export` and TF-IDF runs too; token runs are explained by occlusion
+    per entity, or per --word)."""
     text: str | None = None
     """One text to explain."""
     data: str | None = None
@@ -47,6 +48,10 @@ class ExplainConfig:
     why_not: str | None = None
     """Single-label: also show why the model chose its label and not this one (the
     difference of the two labels' attributions), after each explanation and in --html."""
+    word: int | None = None
+    """Token runs (--task tokens): explain the tag of this word (numbered from 0, as the run
+    splits the text) instead of each entity found; required for runs with plain tags
+    (part-of-speech)."""
     html: str | None = None
     """Also write a self-contained HTML page here (words highlighted, one section per text)."""
     json: str | None = None
@@ -63,5 +68,7 @@ class ExplainConfig:
             problems.append("give exactly one of --text TEXT or --data FILE")
         if self.text_col and self.data is None:
             problems.append("text_col: only with --data FILE")
+        if self.word is not None and self.word < 0:
+            problems.append(f"word: a word number from 0, got {self.word}")
         if problems:
             raise ConfigError("invalid explain settings: " + "; ".join(problems))

@@ -285,3 +285,179 @@ def format_html(explanations: Sequence[Any], title: str = "Why the model decided
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
             f"<h1>{html.escape(title)}</h1>\n{legend}\n{sections}\n</main>\n</body>\n</html>\n")
+
+
+# ---- token runs ----------------------------------------------------------------------------
+
+# entity types in plain words (CoNLL, OntoNotes and People's Daily names); others: "a X entity"
+TYPE_WORDS = {
+    "PER": "a person", "PERSON": "a person", "LOC": "a place", "LOCATION": "a place",
+    "GPE": "a place", "ORG": "an organisation", "ORGANIZATION": "an organisation",
+    "ORGANISATION": "an organisation", "MISC": "a named thing of another kind",
+    "DATE": "a date", "TIME": "a time", "MONEY": "an amount of money",
+    "PERCENT": "a percentage", "NORP": "a nationality or group", "FAC": "a building or facility",
+    "PRODUCT": "a product", "EVENT": "an event", "WORK_OF_ART": "a work of art", "LAW": "a law",
+    "LANGUAGE": "a language", "QUANTITY": "a quantity", "ORDINAL": "an ordinal",
+    "CARDINAL": "a number"}
+TOP_CONTEXT = 5  # context words named in the plain sentence
+NOTABLE = 0.005  # a probability change below this is not worth naming
+
+
+def token_sentence(e: Any) -> str:
+    """The explanation in plain words: "'Beijing' is a place (LOC, 0.97) mostly because of:
+    'in' +0.21, 'city' +0.08"."""
+    if e.entity:
+        kind = TYPE_WORDS.get(e.target.upper(), f"a {e.target} entity")
+        head = f"'{e.phrase}' is {kind} ({e.target}, {e.probability:.2f})"
+    elif e.target == "O":
+        head = f"'{e.phrase}' is outside every entity (O, {e.probability:.2f})"
+    else:
+        head = f"'{e.phrase}' is tagged {e.target} ({e.probability:.2f})"
+    context = e.context()
+    support = [(i, s) for i, s in context if s >= NOTABLE][:TOP_CONTEXT]
+    against = [(i, s) for i, s in reversed(context) if s <= -NOTABLE][:2]
+    if support:
+        head += " mostly because of: " + ", ".join(f"'{e.words[i]}' {s:+.2f}" for i, s in support)
+    elif context:
+        own = "the entity's own words" if e.entity else "the word itself"
+        head += f", from {own}: no other word adds {NOTABLE} or more"
+    else:
+        head += " (no other word to weigh)"
+    if against:
+        head += "; held back by: " + ", ".join(f"'{e.words[i]}' {s:+.2f}" for i, s in against)
+    return head
+
+
+def token_details(e: Any) -> str:
+    what = "the entity's predicted tags" if e.entity else "the word's predicted tag"
+    return (f"details: occlusion: each other word replaced by {e.mask_token}; score = drop in the "
+            f"probability of {what} ({' '.join(e.target_tags)}, mean {e.probability:.4f}) when "
+            "that word is masked")
+
+
+def _token_chunks(e: Any) -> list[tuple[str, int | None]]:
+    """The text cut into (chunk, word number or None for what lies between words)."""
+    out: list[tuple[str, int | None]] = []
+    cursor = 0
+    for i, (start, end) in enumerate(e.spans):
+        if start > cursor:
+            out.append((e.text[cursor:start], None))
+        out.append((e.text[start:end], i))
+        cursor = max(cursor, end)
+    if cursor < len(e.text):
+        out.append((e.text[cursor:], None))
+    return out
+
+
+def format_token_terminal(e: Any, color: bool, number: str = "") -> str:
+    """One token-run explanation: the plain sentence, the text with the explained words in
+    brackets and the others coloured by score (or followed by it, without colour), the
+    details line."""
+    scores = [s for s in e.scores if s is not None]
+    scale = _scale(scores)
+    body = []
+    for chunk, word in _token_chunks(e):
+        if word is None:
+            body.append(chunk)
+            continue
+        if word == e.start:
+            body.append("[")
+        score = e.scores[word]
+        if score is None or (not color and abs(score) < NOTABLE):
+            body.append(chunk)
+        elif not color:
+            body.append(f"{chunk}[{score:+.2f}]")
+        else:
+            level = _level(score, scale)
+            bg = (POSITIVE_BG if score > 0 else NEGATIVE_BG)[max(0, level - 1)]
+            body.append(_ansi(chunk, bg, level == LEVELS) if level else chunk)
+        if word == e.end - 1:
+            body.append(f"]{e.target}")
+    title = f"text #{e.index + 1}" + (f", {number}" if number else "")
+    lines = [f"{title}: {token_sentence(e)}", "".join(body), token_details(e)]
+    if color:
+        lines.append(LEGEND.replace("the explained label", "the explained tag"))
+    return "\n".join(lines) + "\n"
+
+
+TOKEN_CSS = """
+.ent { border: 2px solid #0969da; border-radius: 5px; padding: 0 3px; }
+.ent sub, .tagged sub { font-size: 11px; color: #0969da; font-weight: 600; margin-left: 2px; }
+.tagged { border-bottom: 2px solid #0969da; }
+h3 { font-size: 15px; margin: 14px 0 4px; font-weight: 600; }
+"""
+
+
+def _token_html_text(e: Any, weights: bool) -> str:
+    """The text as HTML: with ``weights``, the explained words boxed and the others coloured
+    by score; without, what the model found: each entity underlined with its type (BIO), or
+    each word with its tag (plain tags)."""
+    scores = [s for s in e.scores if s is not None]
+    scale = _scale(scores)
+    if weights:
+        marks = {e.start: (e.target, e.end - 1)}
+    elif e.scheme == "bio":
+        from lmforge.data.conll import entities_of
+
+        marks = {a: (kind, b - 1) for kind, a, b in entities_of(e.tags)}
+    else:
+        marks = {i: (tag, i) for i, tag in enumerate(e.tags)}
+    css = "ent" if weights else "tagged"
+    out: list[str] = []
+    closing: dict[int, str] = {}
+    for chunk, word in _token_chunks(e):
+        if word is None:
+            out.append(html.escape(chunk))
+            continue
+        if word in marks:
+            label, last = marks[word]
+            out.append(f'<span class="{css}" title="{html.escape(label)}">')
+            closing[last] = label
+        score = e.scores[word] if weights else None
+        if score is None:
+            out.append(html.escape(chunk))
+        else:
+            color = "#fff" if strength(score, scale) > 0.6 else "inherit"
+            out.append(f'<span class="w" style="background:{_background(score, scale)};'
+                       f'color:{color}" title="{score:+.4f}">{html.escape(chunk)}</span>')
+        if word in closing:
+            out.append(f"<sub>{html.escape(closing.pop(word))}</sub></span>")
+    return "".join(out)
+
+
+def format_token_html(explanations: Sequence[Any], title: str,
+                      notes: dict[int, str] | None = None) -> str:
+    """One self-contained page for a token run: per text, its entities highlighted, then one
+    block per explanation with the context words coloured by how much they mattered.
+    ``notes``: a line for texts without an explanation (text index -> note)."""
+    by_text: dict[int, list[Any]] = {}
+    for e in explanations:
+        by_text.setdefault(e.index, []).append(e)
+    sections = []
+    for index in sorted({*by_text, *(notes or {})}):
+        items = by_text.get(index, [])
+        parts = [f'<section id="text-{index + 1}">', f"<h2>Text {index + 1}</h2>"]
+        if items:
+            parts.append(f'<div class="text">{_token_html_text(items[0], weights=False)}</div>')
+        if notes and index in notes:
+            parts.append(f'<p class="meta">{html.escape(notes[index])}</p>')
+        for e in items:
+            parts += [f"<h3>{html.escape(token_sentence(e))}</h3>",
+                      f'<div class="text">{_token_html_text(e, weights=True)}</div>',
+                      f'<details class="meta"><summary>details</summary>'
+                      f'{html.escape(token_details(e).removeprefix("details: "))}</details>']
+        parts.append("</section>")
+        sections.append("\n".join(parts))
+    legend = ('<div class="legend">Legend: '
+              + "".join(f'<span class="w" style="background:{_background(s, 1.0)};'
+                        f'color:{"#fff" if abs(s) > 0.6 else "inherit"}">{name}</span>'
+                        for s, name in ((-1.0, "strong &minus;"), (-0.4, "weak &minus;"),
+                                        (0.4, "weak +"), (1.0, "strong +")))
+              + " &mdash; the boxed words are the prediction explained; green words raised the "
+              "model's probability of its tags (masking them lowers it), red words lowered it. "
+              "Hover a word for its score.</div>")
+    return (f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{html.escape(title)}</title>\n<style>{CSS}{TOKEN_CSS}</style>\n</head>\n"
+            f"<body>\n<main>\n<h1>{html.escape(title)}</h1>\n{legend}\n" + "\n".join(sections)
+            + "\n</main>\n</body>\n</html>\n")

@@ -12,11 +12,14 @@ from typing import Any
 
 LENGTH_PNG = "length_histogram.png"
 BALANCE_PNG = "class_balance.png"
+TAGS_PNG = "tag_counts.png"  # token data: tokens per tag
 MAX_BARS = 40  # class-balance bars drawn; more classes are summed into "other"
 
 
 def format_summary(report: dict[str, Any]) -> str:
     """Plain text for a terminal: the data at a glance, then one block per finding."""
+    if report.get("kind") == "tokens":
+        return _format_token_summary(report)
     lines = [f"{report['data']}: {report['rows']} rows; {report['columns']}; {report['task']}"]
     counts = report.get("class_counts")
     if counts:
@@ -32,19 +35,65 @@ def format_summary(report: dict[str, Any]) -> str:
                      + ", ".join(f"{k} {v}" for k, v in report["scripts"].items()))
     if report.get("model"):
         lines.append(f"  model: {report['model']['name']} ({report['model']['reason']})")
-    findings = report.get("findings") or []
+    lines += _finding_lines(report.get("findings") or [], "row")
     lines.append("")
+    lines.append(f"({report['row_numbers']})")
+    return "\n".join(lines)
+
+
+def _finding_lines(findings: Sequence[dict[str, Any]], row_word: str) -> list[str]:
+    lines = [""]
     if not findings:
         lines.append("No problems found.")
     for f in findings:
         lines.append(f"[{f['severity']}] {f['check']}: {f['summary']}")
         for ex in f["examples"][:3]:
-            where = f"row {ex['row']}" + (f" (data row {ex['data_row']})" if "data_row" in ex else "")
+            where = f"{row_word} {ex['row']}" + (f" (data {row_word} {ex['data_row']})"
+                                                 if "data_row" in ex else "")
             label = f" [{ex['label']}]" if ex.get("label") else ""
             lines.append(f"    {where}{label}: {ex['text']!r}")
         lines.append(f"    -> {f['suggestion']}")
-    lines.append("")
-    lines.append(f"({report['row_numbers']})")
+    return lines
+
+
+def _counts(counts: dict[str, int], limit: int = 12) -> str:
+    return (", ".join(f"{k} {v}" for k, v in list(counts.items())[:limit])
+            + (" ..." if len(counts) > limit else ""))
+
+
+def _token_facts(report: dict[str, Any]) -> list[str]:
+    """The token data at a glance, one fact per line (terminal and inspect.md alike)."""
+    scheme = "BIO tags" if report["scheme"] == "bio" else "plain tags (no B-/I- prefixes)"
+    facts = [f"{report['format']} file, {scheme}, {report['unit']}-level tokens; task "
+             f"{report['task']}"]
+    if report.get("entity_counts") is not None:
+        facts.append(f"entities: {_counts(report['entity_counts']) or 'none'} "
+                     f"({report['sentences_without_entities']} sentences have none)")
+        errors = report.get("bio_errors") or {}
+        facts.append(f"BIO errors train would repair: {errors.get('total', 0)} ("
+                     + ", ".join(f"{k} {v}" for k, v in errors.items() if k != "total") + ")")
+    facts.append(f"tags (tokens): {_counts(report['tag_counts'])}")
+    words = report["words_per_sentence"]
+    facts.append(f"words per sentence: median {words['median']}, 95th percentile {words['p95']}, "
+                 f"longest {words['max']}")
+    length = report["length"]
+    facts.append(f"sub-word tokens per sentence ({length['tokenizer']}, special tokens "
+                 f"included): median {length['median']}, 95th percentile {length['p95']}, "
+                 f"longest {length['max']}; {length['over_max_length']} over --max-length "
+                 f"{length['max_length']}, read as {length['windows']} windows (never cut)")
+    unknown = report["unknown_tokens"]
+    facts.append(f"unknown tokens: {unknown['tokens']} tokens ({unknown['share_of_tokens']:.2%}) "
+                 f"have an [UNK] sub-word; {unknown['share_of_subwords']:.2%} of sub-words")
+    if report.get("model"):
+        facts.append(f"model: {report['model']['name']} ({report['model']['reason']})")
+    return facts
+
+
+def _format_token_summary(report: dict[str, Any]) -> str:
+    lines = [f"{report['data']}: {report['sentences']} sentences, {report['tokens']} tokens"]
+    lines += [f"  {fact}" for fact in _token_facts(report)]
+    lines += _finding_lines(report.get("findings") or [], "line")
+    lines += ["", f"({report['row_numbers']})"]
     return "\n".join(lines)
 
 
@@ -54,6 +103,8 @@ def _md_escape(text: Any) -> str:
 
 def render_inspect_md(report: dict[str, Any], length_png: str | None = LENGTH_PNG,
                       balance_png: str | None = BALANCE_PNG) -> str:
+    if report.get("kind") == "tokens":
+        return _render_token_md(report, length_png, TAGS_PNG if balance_png else None)
     lines = [f"# Data inspection: {Path(report['data']).name}", "",
              f"- file: `{report['data']}`, {report['rows']} rows"
              + (f"; compared with `{report['test']}` ({report.get('test_rows')} rows)"
@@ -77,21 +128,7 @@ def render_inspect_md(report: dict[str, Any], length_png: str | None = LENGTH_PN
     if unknown:
         lines.append(f"- unknown tokens: {unknown['share_of_tokens']:.2%} of all tokens; "
                      f"{unknown['texts']} texts mostly unknown")
-    findings = report.get("findings") or []
-    lines += ["", "## Findings", ""]
-    if not findings:
-        lines.append("No problems found.")
-    for f in findings:
-        lines += [f"### {f['check'].replace('_', ' ')} ({f['severity']})", "", f["summary"], "",
-                  f"**What to do:** {f['suggestion']}", ""]
-        if f["examples"]:
-            extra = [k for k in f["examples"][0] if k not in ("row", "text", "label")]
-            header = ["row", *extra, "label", "text"]
-            lines += ["| " + " | ".join(header) + " |",
-                      "| " + " | ".join("---" for _ in header) + " |"]
-            lines += ["| " + " | ".join(_md_escape(ex.get(k, "")) for k in header) + " |"
-                      for ex in f["examples"]]
-            lines.append("")
+    lines += _finding_md(report.get("findings") or [], "row")
     if report.get("class_counts"):
         lines += ["## Class balance", ""]
         if balance_png:
@@ -104,8 +141,55 @@ def render_inspect_md(report: dict[str, Any], length_png: str | None = LENGTH_PN
     return "\n".join(lines)
 
 
+def _finding_md(findings: Sequence[dict[str, Any]], row_word: str) -> list[str]:
+    lines = ["", "## Findings", ""]
+    if not findings:
+        lines.append("No problems found.")
+    for f in findings:
+        lines += [f"### {f['check'].replace('_', ' ')} ({f['severity']})", "", f["summary"], "",
+                  f"**What to do:** {f['suggestion']}", ""]
+        if f["examples"]:
+            extra = [k for k in f["examples"][0] if k not in ("row", "text", "label")]
+            header = ["row", *extra, "label", "text"]
+            shown = [row_word if k == "row" else f"data {row_word}" if k == "data_row" else k
+                     for k in header]
+            lines += ["| " + " | ".join(shown) + " |",
+                      "| " + " | ".join("---" for _ in header) + " |"]
+            lines += ["| " + " | ".join(_md_escape(ex.get(k, "")) for k in header) + " |"
+                      for ex in f["examples"]]
+            lines.append("")
+    return lines
+
+
+def _render_token_md(report: dict[str, Any], length_png: str | None,
+                     balance_png: str | None) -> str:
+    lines = [f"# Data inspection: {Path(report['data']).name}", "",
+             f"- file: `{report['data']}`, {report['sentences']} sentences, {report['tokens']} "
+             "tokens" + (f"; compared with `{report['test']}` ({report.get('test_sentences')} "
+                         "sentences)" if report.get("test") else "")]
+    lines += [f"- {fact}" for fact in _token_facts(report)]
+    lines.append(f"- {report['row_numbers']}")
+    lines += _finding_md(report.get("findings") or [], "line")
+    if report.get("entity_counts"):
+        lines += ["## Entities", "", "| type | entities |", "| --- | ---: |"]
+        lines += [f"| {_md_escape(k)} | {v} |" for k, v in report["entity_counts"].items()]
+        lines.append("")
+    lines += ["## Tags", ""]
+    if balance_png:
+        lines += [f"![tag counts]({balance_png})", ""]
+    lines += ["| tag | tokens |", "| --- | ---: |"]
+    lines += [f"| {_md_escape(k)} | {v} |" for k, v in report["tag_counts"].items()]
+    lines.append("")
+    if length_png:
+        lines += ["## Length", "", f"![length histogram]({length_png})", ""]
+    return "\n".join(lines)
+
+
 def save_length_histogram_png(lengths: Sequence[int], max_length: int,
-                              path: str | os.PathLike[str], tokenizer: str) -> Path:
+                              path: str | os.PathLike[str], tokenizer: str,
+                              items: str = "texts") -> Path:
+    """``items``: what is counted ("texts", or "sentences" of token data, whose longer ones
+    are read as windows rather than cut)."""
     from matplotlib.figure import Figure
 
     from lmforge.eval.plots import _save_atomic
@@ -124,16 +208,17 @@ def save_length_histogram_png(lengths: Sequence[int], max_length: int,
                     xycoords="axes fraction", ha="right", va="bottom", fontsize=8)
     over = sum(1 for n in lengths if n > max_length)
     ax.axvline(max_length, color="tab:red", linestyle="--",
-               label=f"--max-length {max_length} ({over} texts over)")
-    ax.set_xlabel(f"tokens per text ({tokenizer})")
-    ax.set_ylabel("texts")
-    ax.set_title(f"Text length (n={len(lengths)})")
+               label=f"--max-length {max_length} ({over} {items} over)")
+    ax.set_xlabel(f"tokens per {items.rstrip('s')} ({tokenizer})")
+    ax.set_ylabel(items)
+    ax.set_title(f"{items.rstrip('s').capitalize()} length (n={len(lengths)})")
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
     return _save_atomic(fig, path)
 
 
-def save_class_balance_png(counts: dict[str, int], path: str | os.PathLike[str]) -> Path:
+def save_class_balance_png(counts: dict[str, int], path: str | os.PathLike[str],
+                           title: str = "Class balance", unit: str = "examples") -> Path:
     from matplotlib.figure import Figure
 
     from lmforge.eval.plots import _save_atomic, tick_names
@@ -148,8 +233,8 @@ def save_class_balance_png(counts: dict[str, int], path: str | os.PathLike[str])
     ax.barh(range(len(items)), [v for _, v in items], color="tab:blue")
     ax.set_yticks(range(len(items)), labels=names)
     ax.invert_yaxis()
-    ax.set_xlabel("examples")
-    ax.set_title("Class balance")
+    ax.set_xlabel(unit)
+    ax.set_title(title)
     for i, (_, v) in enumerate(items):
         ax.text(v, i, f" {v}", va="center", fontsize=8)
     return _save_atomic(fig, path)
@@ -171,14 +256,19 @@ def write_outputs(result: Any, out: str | os.PathLike[str] | None,
                               "PNG histograms (it is created if needed).")
         folder.mkdir(parents=True, exist_ok=True)
         length_png = balance_png = None
+        tokens = report.get("kind") == "tokens"
         if result.lengths:
             length_png = LENGTH_PNG
             written.append(save_length_histogram_png(
                 result.lengths, report["length"]["max_length"], folder / LENGTH_PNG,
-                report["length"]["tokenizer"]))
+                report["length"]["tokenizer"], "sentences" if tokens else "texts"))
         if report.get("class_counts"):
             balance_png = BALANCE_PNG
             written.append(save_class_balance_png(report["class_counts"], folder / BALANCE_PNG))
+        elif report.get("tag_counts"):
+            balance_png = TAGS_PNG
+            written.append(save_class_balance_png(report["tag_counts"], folder / TAGS_PNG,
+                                                  title="Tags", unit="tokens"))
         write_text_atomic(folder / "inspect.md", render_inspect_md(report, length_png, balance_png))
         written.append(folder / "inspect.md")
     if json_path:

@@ -85,6 +85,15 @@ def inspect_data(config: InspectConfig | None = None, **overrides: Any) -> Inspe
     base.update(overrides)
     cfg = from_mapping(InspectConfig, base, source="inspect config")
     cfg.validate()
+    detected = None
+    if cfg.task == "auto":
+        from lmforge.data.conll import token_file_reason
+
+        detected = token_file_reason(cfg.data)
+    if cfg.task == "tokens" or detected:  # CoNLL / JSONL tokens: sentences, tags, entities
+        from lmforge.inspect.tokens import inspect_tokens
+
+        return inspect_tokens(cfg, detected)
     # a wrong --model fails before reading; 'default' depends on the data (as in train)
     auto = cfg.model.lower() == "default"
     tokenizer, tokenizer_name = (None, "") if auto else _tokenizer(cfg.model)

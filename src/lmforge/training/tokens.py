@@ -109,6 +109,7 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
     from lmforge.data.token_windows import IGNORE, encode_sentences
     from lmforge.eval.token_metrics import headline_key, score_tags
     from lmforge.inference.tokens import TokenTagger
+    from lmforge.inspect.token_checks import token_train_warnings
     from lmforge.models.build import load_tokenizer
     from lmforge.models.registry import model_record, resolve_default_encoder, resolve_model_dir
     from lmforge.models.token_classifier import build_token_classifier
@@ -135,10 +136,6 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
     index = {tag: i for i, tag in enumerate(labels)}
     unseen = {name: sum(t not in index for s in parts[name] for t in s.tags)
               for name in ("validation", "test")}
-    for name, count in unseen.items():
-        if count:
-            log.warning("%s: %d tokens carry tags never seen in training; they count as errors",
-                        name, count)
 
     if cfg.model.lower() == "default":
         texts = ["".join(s.tokens) if unit == "char" else " ".join(s.tokens)
@@ -164,6 +161,12 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
             log.info("%s: %d of %d sentences are longer than %d sub-words and are read as "
                      "windows; %d tokens longer than a window keep their first sub-words",
                      name, rows.n_windowed, rows.n_sentences, cfg.max_length, rows.n_tokens_cut)
+    # the quick checks of `lmforge inspect --task tokens`, before minutes are spent
+    warnings = token_train_warnings(data.as_dict(), parts,
+                                    {k: v.summary() for k, v in encoded.items()}, cfg.max_length,
+                                    str(cfg.data))
+    for message in warnings:
+        log.warning("%s", message)
 
     baseline = fit_crf_baseline(parts, scheme, unit) if cfg.baseline else None
 
@@ -216,7 +219,7 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
             **data.as_dict(), "splits": {k: len(v) for k, v in parts.items()},
             "split_from": split_from, "tags": labels, "unseen_tags": unseen,
             "encoding": {k: v.summary() for k, v in encoded.items()},
-            "model": model_record(model_name, model_dir, reason)}
+            "model": model_record(model_name, model_dir, reason), "warnings": warnings}
         if baseline is not None:
             if "test" in metrics and "test" in baseline:
                 baseline["verdict"] = compare_to_baseline(
