@@ -339,9 +339,10 @@ def token_train_warnings(data: dict[str, Any], parts: dict[str, Sequence[Sentenc
     if repaired and data.get("scheme") == BIO:
         n_entities = sum(len(entities_of(s.tags)) for part in parts.values() for s in part)
         if kinds.get(NO_BEGIN, 0) < 0.5 * n_entities:  # IOB1 files are converted silently
-            out.append(f"{repaired} BIO tags were repaired to B- ({kinds.get(NO_BEGIN, 0)} I- "
-                       f"without a B-, {kinds.get(TYPE_SWITCH, 0)} type switches); check they "
-                       f"are slips and not wrong types. {see}")
+            out.append(f"{counted(repaired, 'BIO tag')} repaired to B- "
+                       f"({counted(kinds.get(NO_BEGIN, 0), 'I- tag')} without a B-, "
+                       f"{counted(kinds.get(TYPE_SWITCH, 0), 'type switch', 'type switches')}); "
+                       f"check they are slips and not wrong types. {see}")
     counts = tag_counts(train)
     rare = {t: n for t, n in counts.items() if n < RARE_TAG}
     if rare:
@@ -353,13 +354,13 @@ def token_train_warnings(data: dict[str, Any], parts: dict[str, Sequence[Sentenc
         part = parts.get(name) or []
         unseen = sum(t not in counts for s in part for t in s.tags)
         if unseen:
-            out.append(f"{name}: {unseen} tokens carry tags never seen in training; they count "
-                       "as errors.")
+            out.append(f"{name}: {counted(unseen, 'token')} with tags never seen in training; "
+                       "they count as errors.")
         leaks = find_leaks(_texts(train, data.get("unit", "word")),
                            _texts(part, data.get("unit", "word")))
         if leaks:
-            out.append(f"leakage: {len(leaks)} sentences of the {name} split are also in the "
-                       f"train split (identical, or differing only in case, punctuation or "
+            out.append(f"leakage: {counted(len(leaks), 'sentence')} of the {name} split also "
+                       f"in the train split (identical, or differing only in case, punctuation or "
                        f"spacing): scores on {name} will be optimistic. Remove the copies. {see}")
     rows = encoding.get("train") or {}
     if rows.get("tokens_cut"):
