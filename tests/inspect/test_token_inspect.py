@@ -139,14 +139,16 @@ def test_cli_summary_markdown_and_json_keys(crafted: dict[str, Any],
     assert (out_dir / "tag_counts.png").is_file() and (out_dir / "length_histogram.png").is_file()
 
 
-def test_jsonl_empty_sentences_are_all_listed(tmp_path: Path, tiny_model_dir: Path) -> None:
+def test_jsonl_empty_sentences_are_all_listed(tmp_path: Path) -> None:
     path = tmp_path / "pos.jsonl"
     rows = [{"tokens": ["the", "cat", "sat"], "tags": ["DET", "NOUN", "VERB"]},
             {"tokens": [], "tags": []}, {"tokens": ["a", "dog"], "tags": ["DET", "NOUN"]},
             {"text": "", "tags": []}]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    report = inspect_data(data=str(path), model=str(tiny_model_dir)).report  # detected
+    report = inspect_data(data=str(path)).report  # detected; the encoder train would pick
     assert report["scheme"] == "tags" and "entity_counts" not in report
+    assert report["model"]["name"] == "all-MiniLM-L6-v2" and report["task"].startswith(
+        "tokens (detected: JSONL")
     empty = finding(report, "empty_sentences")
     assert empty["count"] == 2 and lines_of(empty) == [2, 4]
     assert finding(report, "too_few_sentences")["count"] == 2

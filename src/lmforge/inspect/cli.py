@@ -21,8 +21,11 @@ def add_inspect_cli(subparsers: Any) -> argparse.ArgumentParser:
         description="Class balance, duplicates and near-duplicates, the same text with different "
                     "labels, leakage into --test, length in tokens against --max-length, unknown "
                     "tokens, mixed scripts, empty or suspicious rows: each with example rows and "
-                    "what to do. Prints a summary; --out writes inspect.md and PNG histograms, "
-                    "--json the findings.")
+                    "what to do. Token data (--task tokens; a .conll/.bio/.iob file or JSONL "
+                    "with \"tokens\" is detected): tag and entity counts, BIO errors, empty, "
+                    "duplicate and conflicting sentences, leakage, sentences read as windows, "
+                    "unknown tokens and rare tags, each by file line. Prints a summary; --out "
+                    "writes inspect.md and PNG histograms, --json the findings.")
     add_config_flags(parser, InspectConfig)
     parser.set_defaults(handler=cmd_inspect)
     return parser
