@@ -40,6 +40,7 @@ def create_app(run_dirs: Sequence[str | Path], settings: ServeConfig | None = No
     bound; the models themselves load when the app starts (its lifespan).
     """
     from fastapi import Depends, FastAPI
+    from fastapi_offline import FastAPIOffline
 
     from lmforge.rundir import read_config
     from lmforge.serve.predictor import ModelPool, parse_model_specs
@@ -67,8 +68,10 @@ def create_app(run_dirs: Sequence[str | Path], settings: ServeConfig | None = No
             log.info("shutting down: draining the queues")
             await pool.stop()
 
-    app = FastAPI(title="lmforge", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+    # /docs and /redoc load Swagger UI and ReDoc from the package's own copy (under
+    # /static-offline-docs), not from a CDN: the service is often run offline
+    app = FastAPIOffline(title="lmforge", version=__version__, description=DESCRIPTION,
+                         lifespan=lifespan)
     app.state.config = config
     app.state.pool = pool
     app.state.metrics = metrics
