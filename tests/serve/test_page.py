@@ -48,6 +48,9 @@ def test_docs_load_only_local_assets(client: Any, path: str) -> None:
         asset = client.get(url)
         assert asset.status_code == 200 and len(asset.content) > 1000, url
     assert "cdn." not in page.text and "fonts.googleapis" not in page.text
+    # what the bundles themselves would fetch (ReDoc's logo) stays on this server too
+    assert page.headers["content-security-policy"] == (
+        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'")
     # the spec too is fetched from this server
     assert "'/openapi.json'" in page.text or 'spec-url="/openapi.json"' in page.text
     assert client.get("/openapi.json").status_code == 200

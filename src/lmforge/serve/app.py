@@ -79,6 +79,7 @@ def create_app(run_dirs: Sequence[str | Path], settings: ServeConfig | None = No
     app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(RequestObserver, metrics=metrics)
+    app.add_middleware(DocsPolicy)
     served = [read_config(path) for _, path in specs]
 
     def openapi() -> dict[str, Any]:  # the predict body lists only the inputs served models read
@@ -93,6 +94,31 @@ def create_app(run_dirs: Sequence[str | Path], settings: ServeConfig | None = No
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+class DocsPolicy:
+    """Pure ASGI middleware: /docs and /redoc may fetch images, fonts and data only from this
+    server. ReDoc's bundle shows a logo from cdn.redoc.ly; the browser now skips it (ReDoc drops
+    an image that fails) instead of reaching for the network, offline or not."""
+
+    PAGES = ("/docs", "/redoc")
+    POLICY = "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'"
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.PAGES:
+            await self.app(scope, receive, send)
+            return
+        from starlette.datastructures import MutableHeaders
+
+        async def send_with_policy(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("Content-Security-Policy", self.POLICY)
+            await send(message)
+
+        await self.app(scope, receive, send_with_policy)
 
 
 class RequestObserver:
