@@ -22,6 +22,8 @@ from lmforge.errors import RunDirError
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
+REPORT_FILE = "report.md"  # for people: results, warnings, mistakes (eval.report)
+CARD_FILE = "README.md"  # the model card, Hugging Face form
 RUN_FILES = ("model", CONFIG_FILE, METRICS_FILE)
 MANIFEST_FILE = "run.json"
 MANIFEST_FORMAT = 1

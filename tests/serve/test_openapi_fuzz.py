@@ -34,7 +34,8 @@ def fuzz(server: LiveServer, mode: str, headers: dict[str, str] | None = None) -
     schema = schemathesis.openapi.from_url(server.url + "/openapi.json")
     operations = [op.ok() for op in schema.get_all_operations()]
     assert sorted(op.label for op in operations) == [
-        "GET /health", "GET /metrics", "GET /ready", "GET /v1/models", "POST /v1/explain",
+        "GET /health", "GET /metrics", "GET /ready", "GET /v1/models",
+        "GET /v1/models/{name}/card", "GET /v1/models/{name}/report", "POST /v1/explain",
         "POST /v1/predict"]
     seen: dict[str, set[int]] = {}
 
@@ -65,6 +66,8 @@ def test_valid_requests_succeed_and_match_the_schema(live_server: LiveServer) ->
     # has nothing to explain
     assert seen["POST /v1/explain"] <= {200, 404, 413, 422} and 200 in seen["POST /v1/explain"]
     assert seen["GET /v1/models"] == seen["GET /health"] == seen["GET /ready"] == {200}
+    # the tiny run has neither report.md nor README.md; other names are not served
+    assert seen["GET /v1/models/{name}/report"] == seen["GET /v1/models/{name}/card"] == {404}
 
 
 def test_invalid_requests_are_4xx_and_match_the_schema(live_server: LiveServer) -> None:

@@ -45,7 +45,8 @@ def test_models_lists_the_run_and_the_limits(client: Any) -> None:
     assert r.status_code == 200
     assert r.json() == {
         "models": [{"name": "run", "task": "single", "labels": ["neg", "pos"], "default": True,
-                    "ready": True, "max_length": 64, "inputs": ["text"], "pair": False}],
+                    "ready": True, "max_length": 64, "inputs": ["text"], "pair": False,
+                    "example": None, "report": None, "card": None}],
         "limits": {"max_texts_per_request": 8, "max_text_chars": 200, "max_body_bytes": 4096,
                    "max_batch_size": 32},
     }

@@ -11,7 +11,6 @@ reads are tagged in windows and stitched (``data.token_windows``), never cut.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,7 @@ from typing import Any
 from lmforge.data.conll import BIO, entities_of, join_tokens, split_text
 from lmforge.data.token_windows import TokenRows, encode_sentences, stitch
 from lmforge.errors import DataError, RunDirError
-
-log = logging.getLogger(__name__)
+from lmforge.inference.long_texts import note_long_texts
 
 TOKENS_FILE = "tokens.json"  # RUN/tokens.json: the tag set, scheme and token unit of a token run
 TASK = "tokens"
@@ -114,9 +112,7 @@ class TokenTagger:
         if not sentences:
             return []
         rows = self.encode(sentences)
-        if rows.n_windowed:
-            log.info("%d of %d sentences were longer than %d sub-words and were read as windows",
-                     rows.n_windowed, len(sentences), self.max_length)
+        note_long_texts(rows.n_windowed, len(sentences), self.max_length, None, "sentences")
         return stitch(self.row_logits(rows), rows, [len(s) for s in sentences])
 
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:

@@ -9,15 +9,13 @@ torch is imported inside the functions that need it (``import lmforge`` stays li
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lmforge.data.tokenize import pad_batch, sorted_batches
+from lmforge.inference.long_texts import note_long_texts
 from lmforge.inference.surface import TokenizedRun, as_texts, check_inputs, pool_windows
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,12 +54,8 @@ def encode_for_model(clf: Any, texts: Sequence[str]) -> Any:
     windows = window_spec_from(settings)
     encoded = encode_texts(clf.tokenizer, [clean_text(t) for t in texts],
                            clf.max_length, clf.truncation, windows)
-    if encoded.n_truncated and windows is not None:
-        log.info("%d of %d texts were longer than %d tokens and were read as windows",
-                 encoded.n_truncated, len(texts), clf.max_length)
-    elif encoded.n_truncated:
-        log.info("%d of %d texts were longer than %d tokens and were shortened (%s)",
-                 encoded.n_truncated, len(texts), clf.max_length, clf.truncation)
+    note_long_texts(encoded.n_truncated, len(texts), clf.max_length,
+                    None if windows is not None else clf.truncation)
     return encoded
 
 

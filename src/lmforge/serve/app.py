@@ -40,6 +40,7 @@ def create_app(run_dirs: Sequence[str | Path], settings: ServeConfig | None = No
     bound; the models themselves load when the app starts (its lifespan).
     """
     from fastapi import Depends, FastAPI
+    from fastapi_offline import FastAPIOffline
 
     from lmforge.rundir import read_config
     from lmforge.serve.predictor import ModelPool, parse_model_specs
@@ -67,8 +68,10 @@ def create_app(run_dirs: Sequence[str | Path], settings: ServeConfig | None = No
             log.info("shutting down: draining the queues")
             await pool.stop()
 
-    app = FastAPI(title="lmforge", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+    # /docs and /redoc load Swagger UI and ReDoc from the package's own copy (under
+    # /static-offline-docs), not from a CDN: the service is often run offline
+    app = FastAPIOffline(title="lmforge", version=__version__, description=DESCRIPTION,
+                         lifespan=lifespan)
     app.state.config = config
     app.state.pool = pool
     app.state.metrics = metrics
@@ -76,6 +79,7 @@ def create_app(run_dirs: Sequence[str | Path], settings: ServeConfig | None = No
     app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(RequestObserver, metrics=metrics)
+    app.add_middleware(DocsPolicy)
     served = [read_config(path) for _, path in specs]
 
     def openapi() -> dict[str, Any]:  # the predict body lists only the inputs served models read
@@ -90,6 +94,31 @@ def create_app(run_dirs: Sequence[str | Path], settings: ServeConfig | None = No
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+class DocsPolicy:
+    """Pure ASGI middleware: /docs and /redoc may fetch images, fonts and data only from this
+    server. ReDoc's bundle shows a logo from cdn.redoc.ly; the browser now skips it (ReDoc drops
+    an image that fails) instead of reaching for the network, offline or not."""
+
+    PAGES = ("/docs", "/redoc")
+    POLICY = "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'"
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.PAGES:
+            await self.app(scope, receive, send)
+            return
+        from starlette.datastructures import MutableHeaders
+
+        async def send_with_policy(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("Content-Security-Policy", self.POLICY)
+            await send(message)
+
+        await self.app(scope, receive, send_with_policy)
 
 
 class RequestObserver:

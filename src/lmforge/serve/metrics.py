@@ -30,6 +30,14 @@ class ServeMetrics:
         self.queue_rejections = Counter("lmforge_queue_rejections",
                                         "Requests turned away with 503 because the queue was full",
                                         ["model"], registry=r)
+        # counted, not logged per request (the log says once per model that they are here)
+        self.texts_truncated = Counter("lmforge_texts_truncated",
+                                       "Texts longer than the model reads (max_length tokens), "
+                                       "shortened before prediction or explanation", ["model"],
+                                       registry=r)
+        self.texts_windowed = Counter("lmforge_texts_windowed",
+                                      "Texts longer than max_length tokens, read whole as "
+                                      "several windows", ["model"], registry=r)
         self.model_errors = Counter("lmforge_model_errors",
                                     "Requests that failed inside the model (500)", ["model"],
                                     registry=r)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lmforge.errors import LmforgeError
+from lmforge.inference.long_texts import LongTexts, counting_long_texts
 from lmforge.serve.config import ServeConfig
 from lmforge.serve.errors import ModelFailure, NotFound, Unavailable
 from lmforge.serve.metrics import ServeMetrics
@@ -108,17 +109,43 @@ class ServedModel:
     state: str = "loading"  # loading -> ready | failed
     classifier: Any = None
     failure: str | None = None
+    example: dict[str, str] | None = None  # a short input like the training texts, per input
+    long_texts_logged: bool = False
+
+    def count_long_texts(self, counts: LongTexts, metrics: ServeMetrics) -> None:
+        """Texts over max_length go to /metrics; the log says so once, not per request."""
+        if counts.shortened:
+            metrics.texts_truncated.labels(self.name).inc(counts.shortened)
+        if counts.windowed:
+            metrics.texts_windowed.labels(self.name).inc(counts.windowed)
+        if (counts.shortened or counts.windowed) and not self.long_texts_logged:
+            self.long_texts_logged = True
+            how = ("read as windows (lmforge_texts_windowed_total)" if counts.windowed else
+                   f"shortened, {self.classifier.truncation} (lmforge_texts_truncated_total)")
+            log.info("model '%s': texts longer than %d tokens are %s; /metrics counts them, "
+                     "this is logged only once", self.name, self.classifier.max_length, how)
 
     def load(self, batch_size: int) -> None:
         """Load the run and run one warm-up pass (the first pass is the slowest)."""
         from lmforge.runs.load import load_run
+        from lmforge.serve.run_files import example_input
 
         started = time.perf_counter()
         self.classifier = load_run(self.run_dir, batch_size=batch_size)
         predict_texts(self.classifier, warmup_texts(self.classifier))
+        settings = getattr(self.classifier, "settings", None) or {}
+        self.example = example_input(self.run_dir, {"task": self.classifier.task, **settings},
+                                     model_inputs(settings)[0])
         self.state = "ready"
         log.info("model '%s' ready (%s, %s, %d classes) in %.1f s", self.name, self.run_dir,
                  self.classifier.task, len(self.classifier.labels), time.perf_counter() - started)
+
+
+def with_long_texts_counted(work: Callable[..., Any], *args: Any) -> tuple[Any, LongTexts]:
+    """``work(*args)`` with texts over max_length counted instead of logged (runs in the
+    worker thread: the count belongs to this call only)."""
+    with counting_long_texts() as counts:
+        return work(*args), counts
 
 
 def predict_texts(classifier: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
@@ -163,7 +190,8 @@ def explain_texts(classifier: Any, texts: Sequence[str], method: str | None) -> 
             "words": e.words, "spans": [list(span) for span in e.spans], "scores": e.scores,
             "probabilities": e.probabilities, "steps": e.steps,
             "completeness_gap": e.completeness_gap, "truncated": e.truncated,
-            "dropped_words": e.dropped_words}
+            "dropped_words": e.dropped_words,
+            "dropped_spans": [list(span) for span in e.dropped_spans]}
         item["value" if e.task == "regression" else "labels" if e.task == "multi" else "label"] = (
             e.predicted)
         out.append(item)
@@ -278,8 +306,8 @@ class Batcher:
         name = self.model.name
         started = time.perf_counter()
         try:
-            outputs = await loop.run_in_executor(self._executor, self._predict,
-                                                 self.model.classifier, texts)
+            outputs, long_texts = await loop.run_in_executor(
+                self._executor, with_long_texts_counted, self._predict, self.model.classifier, texts)
         except Exception as exc:  # the worker must outlive any model failure
             jobs = list(dict.fromkeys(job for job, _ in batch))
             if len(jobs) > 1:  # run each request alone: only the one that breaks the model fails
@@ -291,6 +319,7 @@ class Batcher:
         finally:
             self._metrics.batch_size.labels(name).observe(len(texts))
             self._metrics.forward_seconds.labels(name).observe(time.perf_counter() - started)
+        self.model.count_long_texts(long_texts, self._metrics)
         for (job, i), output in zip(batch, outputs, strict=True):
             job.results[i] = output
             job.remaining -= 1
@@ -434,8 +463,11 @@ class ModelPool:
         loop = asyncio.get_running_loop()
         self._explaining += 1
         try:  # an unexpected failure goes to the app's error funnel (logged, 500)
-            return model, await loop.run_in_executor(self._explain_executor, explain_texts,
-                                                     model.classifier, texts, method)
+            explanations, long_texts = await loop.run_in_executor(
+                self._explain_executor, with_long_texts_counted, explain_texts, model.classifier,
+                texts, method)
+            model.count_long_texts(long_texts, self.metrics)
+            return model, explanations
         finally:
             self._explaining -= 1
 

@@ -22,7 +22,7 @@ Text = Annotated[str, Field(min_length=1, pattern=NON_BLANK)]
 
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid",
-                              json_schema_extra={"examples": [{"texts": ["A gripping film."]}]})
+                              json_schema_extra={"examples": [{"texts": ["Some text to classify."]}]})
 
     texts: list[Text] = Field(
         min_length=1,
@@ -73,7 +73,7 @@ MAX_EXPLAIN_TEXTS = 16
 
 class ExplainRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"texts": ["A gripping film."], "method": "ig"}]})
+        "examples": [{"texts": ["Some text to explain."], "method": "ig"}]})
 
     texts: list[Text] = Field(
         min_length=1,
@@ -143,6 +143,9 @@ class WordExplanation(BaseModel):
         default=None, description="ig: |sum(scores) - (logit(input) - logit(baseline))|.")
     truncated: bool = Field(description="The text was longer than the model takes.")
     dropped_words: list[str] = Field(description="Words the model did not read (truncation).")
+    dropped_spans: list[list[int]] = Field(
+        default_factory=list,
+        description="[start, end) character span in text of each word not read.")
 
 
 class ExplainResponse(BaseModel):
@@ -165,6 +168,16 @@ class ModelInfo(BaseModel):
         description="What one input is: ['text'] (send texts), the two columns of a sentence "
         "pair (send pairs or rows), or several columns joined into one input (send rows).")
     pair: bool = Field(default=False, description="The model reads sentence pairs.")
+    example: dict[str, str] | None = Field(
+        default=None,
+        description="A short input like the ones the model was trained on, by input name (the "
+        "model card's widget text, or a short text of the training data); null when the run "
+        "records none or while loading.")
+    report: str | None = Field(
+        default=None, description="Path of the run's report (GET, Markdown); null: it has none.")
+    card: str | None = Field(
+        default=None, description="Path of the run's model card (GET, Markdown); null: it has "
+        "none.")
 
 
 class Limits(BaseModel):

@@ -8,6 +8,7 @@ import hmac
 import logging
 import re
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +42,7 @@ from lmforge.serve.protocol import (
     parse_explain_request,
     parse_predict_request,
 )
+from lmforge.serve.run_files import RUN_FILES, run_file
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +152,41 @@ async def models(request: Request) -> ModelsResponse:
         infos.append(ModelInfo(
             name=name, task=clf.task if clf else None, labels=list(clf.labels) if clf else [],
             default=name == pool.default, ready=m.state == "ready",
-            max_length=clf.max_length if clf else None,
+            max_length=clf.max_length if clf else None, example=m.example,
+            **{kind: f"/v1/models/{quote(name, safe='')}/{kind}" if run_file(m.run_dir, kind)
+               else None for kind in RUN_FILES},
             **_inputs_of(clf)))
     limits = Limits(max_texts_per_request=config.max_texts_per_request,
                     max_text_chars=config.max_text_chars, max_body_bytes=config.max_body_bytes,
                     max_batch_size=config.max_batch_size)
     return ModelsResponse(models=infos, limits=limits)
+
+
+MARKDOWN_FILE = {200: {"content": {"text/markdown": {"schema": {"type": "string"}}},
+                       "description": "The file, Markdown"}}
+
+
+@v1_router.get("/v1/models/{name}/report", response_class=Response,
+               responses={**MARKDOWN_FILE, **_errors(401, 404)},
+               summary="The run's report: results, warnings, mistakes (report.md)")
+async def report(name: str, request: Request) -> Response:
+    return _markdown(request, name, "report")
+
+
+@v1_router.get("/v1/models/{name}/card", response_class=Response,
+               responses={**MARKDOWN_FILE, **_errors(401, 404)},
+               summary="The run's model card (README.md, Hugging Face form)")
+async def card(name: str, request: Request) -> Response:
+    return _markdown(request, name, "card")
+
+
+def _markdown(request: Request, name: str, kind: str) -> Response:
+    model = request.app.state.pool.get(name)  # 404 for a model not served
+    path = run_file(model.run_dir, kind)
+    if path is None:
+        raise NotFound(f"model '{name}' has no {kind}: its run directory has no "
+                       f"{RUN_FILES[kind]} (`lmforge train` writes one; copy it with the run)")
+    return Response(path.read_bytes(), media_type="text/markdown; charset=utf-8")
 
 
 def _inputs_of(clf: Any) -> dict[str, Any]:
@@ -189,10 +220,10 @@ async def metrics(request: Request) -> Response:
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def page() -> HTMLResponse:
-    from lmforge.serve.page import PAGE_HTML
+async def page(request: Request) -> HTMLResponse:
+    from lmforge.serve.page import page_html
 
-    return HTMLResponse(PAGE_HTML)
+    return HTMLResponse(page_html(request.app.state.pool.default))
 
 
 # ---- the error funnel ------------------------------------------------------------------
