@@ -60,7 +60,7 @@ def test_predict_csv_to_stdout(cli_run: Path, tmp_path: Path,
     data.write_text("excellent superb film\nawful boring plot\n", encoding="utf-8")
     assert main(["-q", "predict", str(cli_run), "--data", str(data)]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert list(rows[0]) == ["text", "label", "prob_neg", "prob_pos"]
+    assert list(rows[0]) == ["text", "predicted_label", "prob_neg", "prob_pos"]
     assert [r["text"] for r in rows] == ["excellent superb film", "awful boring plot"]
     assert abs(float(rows[0]["prob_neg"]) + float(rows[0]["prob_pos"]) - 1) < 1e-4
 
@@ -73,7 +73,7 @@ def test_predict_stdin_jsonl_to_file(cli_run: Path, tmp_path: Path,
                  "--out", str(out)]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["text"] for r in rows] == ["great wonderful", "terrible dull"]
-    assert {"label", "prob_pos", "prob_neg"} <= set(rows[0])
+    assert list(rows[0]) == ["text", "predicted_label", "prob_neg", "prob_pos"]
 
 
 @pytest.mark.parametrize(

@@ -87,11 +87,33 @@ def test_predict_takes_pairs_and_files(pair_run: Path) -> None:
 
 
 def test_cli_predict_writes_both_texts(pair_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import lmforge
     from lmforge.cli import main
 
-    assert main(["predict", str(pair_run), "--data", str(pair_run.parent / "test.csv")]) == 0
-    out = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert list(out[0])[:3] == ["text", "text_pair", "label"] and len(out) == 24
+    test = pair_run.parent / "test.csv"
+    assert main(["predict", str(pair_run), "--data", str(test), "--chunk-rows", "5"]) == 0
+    printed = capsys.readouterr()
+    out = list(csv.DictReader(io.StringIO(printed.out)))
+    assert list(out[0]) == ["sentence1", "sentence2", "label", "predicted_label", "prob_diff",
+                            "prob_same"]
+    assert [(r["sentence1"], r["sentence2"], r["label"]) for r in out] == pair_rows(24, 1)
+    expected = [row["label"] for row in lmforge.predict(pair_run, str(test))]
+    assert [r["predicted_label"] for r in out] == expected
+    assert "24 of 24 rows have a label (column 'label')" in printed.err
+    # one pair typed on the command line; a single text is refused with what to pass
+    assert main(["-q", "predict", str(pair_run), "--text", "red cat", "--text-pair", "red dog",
+                 "--format", "jsonl"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["text"], row["text_pair"]) == ("red cat", "red dog")
+    assert row["predicted_label"] == lmforge.predict(pair_run, [("red cat", "red dog")])[0]["label"]
+    assert main(["predict", str(pair_run), "--text", "red cat"]) == 2
+    assert ("--text: this model reads sentence pairs (sentence1,sentence2); pass the second text "
+            "too: --text FIRST --text-pair SECOND") in capsys.readouterr().err
+    assert main(["predict", str(pair_run), "--data", "-"]) == 2
+    assert "this model reads sentence pairs (sentence1,sentence2), but one text per line" \
+        in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

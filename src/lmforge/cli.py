@@ -61,14 +61,29 @@ def build_parser() -> argparse.ArgumentParser:
                          "server's first)")
     predict.add_argument("--api-key", help="with --server: the key the server requires "
                          "(default: $LMFORGE_API_KEY)")
-    predict.add_argument("--data", required=True,
-                         help="file of texts (CSV, TSV, JSONL, Parquet, .txt), or - for one text "
-                         "per line on stdin")
-    predict.add_argument("--text-col", help="text column (detected when not given)")
+    given = predict.add_mutually_exclusive_group(required=True)
+    given.add_argument("--data",
+                       help="file of texts (CSV, TSV, JSONL, Parquet, .txt), or - for one text "
+                       "per line on stdin; read and written in chunks, so any size works")
+    given.add_argument("--text", help="one text to predict, typed here")
+    predict.add_argument("--text-pair", metavar="TEXT",
+                         help="with --text, for a sentence-pair run: the pair's second text")
+    predict.add_argument("--text-col", help="text column (default: the run's, else detected)")
+    columns = predict.add_mutually_exclusive_group()
+    columns.add_argument("--keep-columns", metavar="A,B",
+                         help="pass only these input columns through, in this order (default: "
+                         "every input column, in input order)")
+    columns.add_argument("--drop-columns", metavar="A,B",
+                         help="pass every input column through but these")
+    predict.add_argument("--chunk-rows", type=int, default=1000, metavar="N",
+                         help="rows read, predicted and written at a time (default: 1000): "
+                         "memory stays flat however large the input")
     predict.add_argument("--out", help="write here instead of stdout")
     predict.add_argument("--format", choices=("csv", "jsonl", "conll"), default=None,
-                         help="output format (default: csv; a token run: jsonl, one object per "
-                         "text with its entities' character offsets, or conll, token<TAB>tag)")
+                         help="output format (default: csv: the input's columns, then "
+                         "predicted_label and one prob_<label> per label; a token run: jsonl, "
+                         "one object per text with its entities' character offsets, or conll, "
+                         "token<TAB>tag)")
     predict.set_defaults(handler=cmd_predict)
 
     recipes = sub.add_parser("recipes", help="list the bundled recipes")
@@ -180,53 +195,91 @@ def _run_task(run_dir: str) -> str:
 def cmd_predict(args: argparse.Namespace) -> int:
     from lmforge import api
     from lmforge.errors import ConfigError
-    from lmforge.inference.rows import prediction_rows, row_columns, write_rows
 
     if bool(args.run_dir) == bool(args.server):
         raise ConfigError("predict needs a run directory or --server URL (one of them, not both): "
                           "`lmforge predict runs/NAME --data FILE` or "
                           "`lmforge predict --server http://127.0.0.1:8000 --data FILE`")
+    if args.text_pair is not None and args.text is None:
+        raise ConfigError("--text-pair: give the pair's first text with --text")
+    if args.chunk_rows < 1:
+        raise ConfigError(f"--chunk-rows: must be >= 1, got {args.chunk_rows}")
     # the model (or server) first: a wrong run dir or URL fails before stdin is read
     if args.server:
         import os
 
-        from lmforge.serve.client import describe_remote
+        from lmforge.serve.client import describe_remote, predict_described
         from lmforge.serve.config import API_KEY_ENV
 
         key = args.api_key or os.environ.get(API_KEY_ENV) or None
         clf: Any = describe_remote(args.server, key, args.model)
+        if clf.task == "tokens":
+            return _predict_served_tokens(args, clf, key)
+
+        def predict(texts: list[str]) -> list[dict[str, Any]]:
+            return predict_described(clf, texts, key)
     else:
         clf = api.load(args.run_dir)
         if clf.task == "tokens":
             from lmforge.inference.token_rows import predict_tokens_cli
 
             return predict_tokens_cli(clf, args, sys.stdin, sys.stdout)
-    if args.format == "conll" and clf.task != "tokens":
+        from lmforge.inference.rows import prediction_rows
+
+        def predict(texts: list[str]) -> list[dict[str, Any]]:
+            return prediction_rows(clf, texts)
+    if args.format == "conll":
         raise ConfigError("--format conll is for token runs (`lmforge train --task tokens`); "
                           "use csv or jsonl")
-    if args.data == "-":
+    return _predict_rows(args, clf, predict)
+
+
+def _predict_rows(args: argparse.Namespace, clf: Any, predict: Any) -> int:
+    """Stream the input through ``predict``: every input column, then the prediction."""
+    from lmforge.data.stream import literal_input, open_input
+    from lmforge.inference.stream import predict_stream, split_names
+    from lmforge.progress import is_terminal
+
+    if args.text is not None:
+        stream = literal_input(args.text, args.text_pair)
+    else:
+        stream = open_input(args.data, args.chunk_rows, stdin=sys.stdin)
+    options = {"task": clf.task, "labels": clf.labels, "settings": clf.settings,
+               "fmt": args.format or "csv", "text_col": args.text_col,
+               "keep": split_names(args.keep_columns), "drop": split_names(args.drop_columns),
+               # a live bar would be drawn between the rows on a terminal's stdout
+               "show_progress": bool(args.out) or not is_terminal(sys.stdout)}
+    with stream:
+        if args.out:
+            from lmforge.rundir import atomic_text_file
+
+            with atomic_text_file(Path(args.out)) as handle:
+                result = predict_stream(stream, predict, handle, **options)
+        else:
+            result = predict_stream(stream, predict, sys.stdout, **options)
+    if result.rows > 1 or args.out:
+        log.info("predicted %d row(s) in %.1f s (%.0f rows/s)%s", result.rows, result.seconds,
+                 result.rows / max(result.seconds, 1e-9), f"; wrote {args.out}" if args.out else "")
+    summary = result.tally.summary(result.rows) if result.tally is not None else None
+    if summary:
+        log.info("%s", summary)
+    return 0
+
+
+def _predict_served_tokens(args: argparse.Namespace, remote: Any, key: str | None) -> int:
+    """A served token run: every text at once, written as entities (JSONL) or CoNLL."""
+    from lmforge.inference.token_rows import write_token_output
+    from lmforge.serve.client import predict_described
+
+    if args.text is not None:
+        texts = [args.text]
+    elif args.data == "-":
         texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
     else:
         from lmforge.data import read_inputs
 
-        texts = read_inputs(args.data, clf.settings, args.text_col)
-    if args.server:
-        from lmforge.serve.client import predict_remote
-
-        rows = predict_remote(args.server, texts, key, clf.name)
-    else:
-        rows = prediction_rows(clf, texts)
-    if clf.task == "tokens":  # a served token run
-        from lmforge.inference.token_rows import write_token_output
-
-        return write_token_output(rows, args)
-    columns = row_columns(clf.task, clf.labels, pair=any("text_pair" in row for row in rows[:1]))
-    if args.out:
-        with open(args.out, "w", encoding="utf-8", newline="") as stream:
-            write_rows(rows, stream, args.format or "csv", columns)
-    else:
-        write_rows(rows, sys.stdout, args.format or "csv", columns)
-    return 0
+        texts = read_inputs(args.data, remote.settings, args.text_col)
+    return write_token_output(predict_described(remote, texts, key) if texts else [], args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -242,12 +295,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning(note)
     try:
         return int(args.handler(args))
+    except BrokenPipeError:
+        # the reader went away (`lmforge predict ... | head`): end quietly, like any Unix
+        # filter. Output still buffered would fail again when Python flushes it at exit, so
+        # stdout goes to devnull (what the Python docs on SIGPIPE recommend).
+        _stdout_to_devnull()
+        return 0
     except LmforgeError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("interrupted: nothing half-written was left behind\n")
         return 130
+
+
+def _stdout_to_devnull() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test's capture): nothing will be flushed to a closed pipe
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -50,8 +50,8 @@ def test_predict_cli_csv_columns(tfidf_run: Path, tmp_path: Path,
     data.write_text("excellent superb film\nawful boring plot\n", encoding="utf-8")
     assert main(["-q", "predict", str(tfidf_run), "--data", str(data)]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert list(rows[0]) == ["text", "label", "prob_neg", "prob_pos"]
-    assert [r["label"] for r in rows] == ["pos", "neg"]
+    assert list(rows[0]) == ["text", "predicted_label", "prob_neg", "prob_pos"]
+    assert [r["predicted_label"] for r in rows] == ["pos", "neg"]
     assert abs(float(rows[0]["prob_neg"]) + float(rows[0]["prob_pos"]) - 1) < 1e-4
 
 

@@ -205,10 +205,8 @@ def test_auto_says_which_method_and_calibration_it_chose(tiny_model_dir, caplog)
 
 
 def test_generative_reports_progress(tiny_lm, caplog, monkeypatch):
-    import lmforge.generate.classify as classify
-
-    monkeypatch.setattr(classify, "PROGRESS_EVERY_S", 0.0)
-    with caplog.at_level("INFO", logger="lmforge.generate.classify"):
+    monkeypatch.setenv("LMFORGE_PROGRESS_SECONDS", "0")  # a line per text (not a terminal)
+    with caplog.at_level("INFO", logger="lmforge.progress"):
         generative_scores(tiny_lm, ["so dull", "so great", "fine"], ["pos", "neg"])
     lines = [r.getMessage() for r in caplog.records if "texts/s" in r.getMessage()]
     assert lines[0].startswith("prompt classify (generative): 1/3 texts") and "3/3 texts" in lines[-1]

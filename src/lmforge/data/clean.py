@@ -197,25 +197,29 @@ def joined_inputs(df: Any, columns: ColumnChoice, path: Any, report: CleanReport
     """Each row's input read from several text columns (``data.pairs``): the cells cleaned
     (counted in ``report``), then joined, or made a sentence pair. A pair with one empty text
     is None, or with ``strict`` (prediction input) an error naming the row and column."""
-    from lmforge.data.pairs import join_columns, join_pair
-
     names = columns.text_columns
     cells = [[("" if is_missing(v) else clean_text(str(plain(v)), report)) for v in df[name]]
              for name in names]
-    joined: list[str | None] = []
-    for i, parts in enumerate(zip(*cells, strict=True)):
-        if not columns.pair:
-            joined.append(join_columns(parts))
-        elif all(parts) or not any(parts):
-            joined.append(join_pair(*parts) if all(parts) else "")
-        elif strict:
-            empty = names[0] if not parts[0] else names[1]
-            raise DataError(f"{path}: {row_name(df, i)}, column '{empty}' is empty, but this "
-                            "model reads sentence pairs: both texts are needed. Fill it in or "
-                            "remove the row.")
-        else:
-            joined.append(None)
-    return joined
+    return [join_cells(parts, columns, path, row_name(df, i) if strict else None)
+            for i, parts in enumerate(zip(*cells, strict=True))]
+
+
+def join_cells(parts: Sequence[str], columns: ColumnChoice, path: Any,
+               where: str | None = None) -> str | None:
+    """One row's input from its cleaned text cells: joined, or made a sentence pair. A pair
+    with one empty text is None, or with ``where`` (the row, for prediction input) an error
+    naming it and the column."""
+    from lmforge.data.pairs import join_columns, join_pair
+
+    if not columns.pair:
+        return join_columns(parts)
+    if all(parts) or not any(parts):
+        return join_pair(*parts) if all(parts) else ""
+    if where is None:
+        return None
+    empty = columns.text_columns[0] if not parts[0] else columns.text_columns[1]
+    raise DataError(f"{path}: {where}, column '{empty}' is empty, but this model reads "
+                    "sentence pairs: both texts are needed. Fill it in or remove the row.")
 
 
 def _drops(report: CleanReport) -> str:

@@ -39,19 +39,7 @@ EMPTY_FIX = {
 def read_table(path: str | os.PathLike[str]) -> Any:
     """A DataFrame of the file's rows; CSV/TSV cells are strings, blanks are missing."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file. Check the path (relative paths start from "
-                        f"{Path.cwd()}).")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, not a data file. Pass a CSV, TSV, JSONL, "
-                        "Parquet or .txt file.")
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        hint = f" For Excel workbooks, save the sheet as CSV ({EXCEL_HINT})." if suffix in (
-            ".xlsx", ".xls", ".xlsm", ".ods") else ""
-        raise DataError(f"{path}: unsupported file type '{suffix or '(none)'}'. Supported: "
-                        f"{', '.join(SUPPORTED)}.{hint}")
-    kind = FORMATS[suffix]
+    kind = file_kind(path)
     if kind == "Parquet":
         if path.stat().st_size == 0:
             raise DataError(f"{path}: the file is empty. {EMPTY_FIX[kind]}")
@@ -79,6 +67,24 @@ def read_table(path: str | os.PathLike[str]) -> Any:
         raise DataError(f"{path}: has a header ({columns}) but no data rows. Add rows below "
                         "the header.")
     return df
+
+
+def file_kind(path: Path) -> str:
+    """The format of ``path`` ("CSV", "TSV", "JSONL", "Parquet" or "text"), or a DataError
+    when it is missing, a directory or of another type."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file. Check the path (relative paths start from "
+                        f"{Path.cwd()}).")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a data file. Pass a CSV, TSV, JSONL, "
+                        "Parquet or .txt file.")
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        hint = f" For Excel workbooks, save the sheet as CSV ({EXCEL_HINT})." if suffix in (
+            ".xlsx", ".xls", ".xlsm", ".ods") else ""
+        raise DataError(f"{path}: unsupported file type '{suffix or '(none)'}'. Supported: "
+                        f"{', '.join(SUPPORTED)}.{hint}")
+    return FORMATS[suffix]
 
 
 # -- where rows came from ---------------------------------------------------------------
@@ -228,21 +234,26 @@ def _read_jsonl(text: str, path: Path) -> Any:
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: line {number} is not valid JSON ({exc.msg} at column "
-                            f"{exc.colno}). Each line must be one JSON object.") from exc
-        if not isinstance(record, dict):
-            raise DataError(f"{path}: line {number} is a JSON {type(record).__name__}, not an "
-                            'object like {"text": ..., "label": ...}. Each line must be one '
-                            "JSON object.")
-        records.append(record)
+        records.append(json_record(line, number, path))
         lines.append(number)
     df = pd.DataFrame.from_records(records)
     df.columns = [str(c) for c in df.columns]
     _set_rows(df, lines, "line")
     return df
+
+
+def json_record(line: str, number: int, path: Any) -> dict[str, Any]:
+    """Line ``number`` of a JSONL file as its object, or a DataError naming the line."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: line {number} is not valid JSON ({exc.msg} at column "
+                        f"{exc.colno}). Each line must be one JSON object.") from exc
+    if not isinstance(record, dict):
+        raise DataError(f"{path}: line {number} is a JSON {type(record).__name__}, not an "
+                        'object like {"text": ..., "label": ...}. Each line must be one '
+                        "JSON object.")
+    return record
 
 
 def _read_delimited(text: str, path: Path, sep: str) -> Any:
@@ -251,22 +262,32 @@ def _read_delimited(text: str, path: Path, sep: str) -> Any:
         text = text[end + 1:]
         skipped += 1
     header = text[: text.find("\n")] if "\n" in text else text
+    df = _parse_delimited(text, path, header_separator(header, sep, path))
+    df, blank = _blanks_dropped(df)
+    _set_rows(df, [i + 2 + skipped for i in range(len(blank)) if not blank[i]], "row")
+    return df
+
+
+def header_separator(header: str, sep: str, path: Any) -> str:
+    """``sep``, or ';' for a "CSV" whose header has semicolons and no comma."""
     if sep == "," and "," not in header and ";" in header:
         # Excel in many European locales writes ';'-separated "CSV"
         log.info("%s: the header is separated by ';', reading the file as ';'-separated", path)
-        sep = ";"
-    df = _parse_delimited(text, path, sep)
+        return ";"
+    return sep
+
+
+def _blanks_dropped(df: Any) -> tuple[Any, Any]:
+    """``df`` with its column names stripped, blank cells missing and blank rows dropped, and
+    which rows were blank (blank lines were kept so that positions map to file rows)."""
     df.columns = [str(c).strip() for c in df.columns]
     for name in df.columns:
         column = df[name]
         df[name] = column.mask(column.str.strip() == "")
-    # blank lines were kept so that positions map to file rows; drop them now
     blank = df.isna().all(axis=1).to_numpy()
-    rows = [i + 2 + skipped for i in range(len(df)) if not blank[i]]
     if blank.any():
         df = df.loc[~blank].reset_index(drop=True)
-    _set_rows(df, rows, "row")
-    return df
+    return df, blank
 
 
 def _parse_delimited(text: str, path: Path, sep: str) -> Any:

@@ -253,6 +253,7 @@ def generative_scores(lm: CausalLM, texts: Sequence[str], labels: Sequence[str],
                       examples: Sequence[tuple[str, str]] = (), *, length_norm: str = "mean",
                       instruction: str = DEFAULT_INSTRUCTION) -> list[list[float]]:
     from lmforge.generate.generation import encode_prompt
+    from lmforge.progress import Progress
 
     encoded: list[list[int]] = []
     label_ids: list[list[int]] = []
@@ -269,39 +270,12 @@ def generative_scores(lm: CausalLM, texts: Sequence[str], labels: Sequence[str],
     # the instruction (and examples) open every prompt: run those tokens once, not once per text
     shared = common_prefix_length(encoded) if len(encoded) > 1 else 0
     prefix = prefix_cache(lm, encoded[0][:shared]) if shared >= 4 else None
-    progress = Progress(len(encoded), "prompt classify (generative)")
     scores = []
-    for ids in encoded:
-        scores.append(score_labels_cached(lm, ids, label_ids, length_norm, prefix))
-        progress.step()
+    with Progress("prompt classify (generative)", total=len(encoded), unit="text") as progress:
+        for ids in encoded:
+            scores.append(score_labels_cached(lm, ids, label_ids, length_norm, prefix))
+            progress.update()
     return scores
-
-
-PROGRESS_EVERY_S = 10.0
-
-
-class Progress:
-    """An INFO line every ``every`` seconds (texts done, rate, time left): a text costs a
-    causal-LM pass, so a few hundred take minutes."""
-
-    def __init__(self, total: int, what: str, every: float | None = None) -> None:
-        import time
-
-        self.total, self.what = total, what
-        self.every = PROGRESS_EVERY_S if every is None else every
-        self.done = 0
-        self.start = self.last = time.perf_counter()
-
-    def step(self) -> None:
-        import time
-
-        self.done += 1
-        now = time.perf_counter()
-        if now - self.last >= self.every or self.done == self.total and now - self.start >= self.every:
-            self.last = now
-            rate = self.done / (now - self.start)
-            log.info("%s: %d/%d texts, %.1f texts/s, about %.0f s left", self.what, self.done,
-                     self.total, rate, (self.total - self.done) / rate if rate else 0)
 
 
 def common_prefix_length(rows: Sequence[Sequence[int]]) -> int:
@@ -329,10 +303,12 @@ class Encoder:
         how many texts that was is logged."""
         import torch
 
+        from lmforge.progress import Progress
+
         limit = min(int(getattr(self.tokenizer, "model_max_length", 512) or 512), 512)
         pooled_rows: list[Any] = []
         owners: list[int] = []
-        with torch.inference_mode():
+        with torch.inference_mode(), Progress("embedding", total=len(texts), unit="text") as progress:
             for start in range(0, len(texts), batch_size):
                 batch = self.tokenizer(list(texts[start:start + batch_size]), padding=True,
                                        truncation=True, max_length=limit, stride=limit // 4,
@@ -344,6 +320,7 @@ class Encoder:
                 mask = batch["attention_mask"].unsqueeze(-1).float()
                 pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
                 pooled_rows.append(torch.nn.functional.normalize(pooled, dim=-1).cpu())
+                progress.update(min(batch_size, len(texts) - start))
         if not pooled_rows:
             return torch.zeros(0, 0)
         windows = torch.cat(pooled_rows)

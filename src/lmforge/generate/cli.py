@@ -69,6 +69,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from lmforge.generate.generation import Generation, encode_prompt, generate_ids
     from lmforge.generate.models import load_causal_lm
     from lmforge.generate.prompts import build_prompt, read_prompts, read_text_or_file
+    from lmforge.progress import Progress
 
     config: GenerateConfig = config_from_args(GenerateConfig, args)
     prompts = [config.prompt or ""] if config.prompts is None else read_prompts(config.prompts)
@@ -89,9 +90,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
         what = "prompt" if config.prompts is None else f"prompt on line {index + 1} of {config.prompts}"
         encoded.append(encode_prompt(lm, rendered, templated, reserve=config.max_new_tokens, what=what))
     results = []
-    for text, ids in zip(prompts, encoded, strict=True):
-        out, new_ids, reason = generate_ids(lm, ids, config, on_text=write if stream else None)
-        results.append(Generation(prompt=text, text=out, new_tokens=len(new_ids), finish_reason=reason))
+    with Progress("generate", total=len(prompts), unit="prompt",
+                  enabled=len(prompts) > 1) as progress:
+        for text, ids in zip(prompts, encoded, strict=True):
+            out, new_ids, reason = generate_ids(lm, ids, config, on_text=write if stream else None)
+            results.append(Generation(prompt=text, text=out, new_tokens=len(new_ids),
+                                      finish_reason=reason))
+            progress.update()
     if to_stdout:
         if not stream:
             sys.stdout.write(results[0].text)

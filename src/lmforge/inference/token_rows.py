@@ -57,7 +57,9 @@ def predict_tokens_cli(tagger: Any, args: Any, stdin: TextIO, stdout: TextIO) ->
     if fmt not in TOKEN_FORMATS:
         raise ConfigError(f"--format {fmt}: a token run writes jsonl (entities with character "
                           "offsets) or conll (token<TAB>tag); pass --format jsonl or conll")
-    if args.data == "-":
+    if getattr(args, "text", None) is not None:
+        rows = tagger.predict([args.text])
+    elif args.data == "-":
         rows = tagger.predict([line.rstrip("\n") for line in stdin if line.strip()])
     else:
         rows = token_prediction_rows(tagger, args.data, args.text_col)

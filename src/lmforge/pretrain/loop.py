@@ -125,7 +125,8 @@ def pretrain_loop(model: Any, objective: Objective, settings: LMSettings,
     import torch
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration, set_seed
-    from tqdm.auto import tqdm
+
+    from lmforge.progress import Progress
 
     set_seed(settings.seed)
     # accelerate's state is process-wide: asking for another precision than
@@ -171,9 +172,10 @@ def pretrain_loop(model: Any, objective: Objective, settings: LMSettings,
             result.history.append({"step": 0, **_prefixed(result.initial_heldout)})
         result.eval_seconds += time.perf_counter() - start
 
-    bar = tqdm(total=settings.total_steps, desc=f"pretrain {objective.name}", unit="step",
-               disable=not settings.show_progress or not accelerator.is_main_process,
-               dynamic_ncols=True, initial=result.steps)
+    # a live bar on a terminal, a line every few tens of seconds in a log (progress.py)
+    progress = Progress(f"pretrain {objective.name}", total=settings.total_steps, unit="step",
+                        enabled=settings.show_progress and accelerator.is_main_process,
+                        initial=result.steps)
     model.train()
     while result.steps < settings.total_steps:
         epoch += 1
@@ -202,9 +204,10 @@ def pretrain_loop(model: Any, objective: Objective, settings: LMSettings,
             window.append(value)
             # exponential moving average: a readable live loss on the bar
             running = value if result.steps == 1 else 0.98 * running + 0.02 * value
-            bar.update(1)
-            bar.set_postfix(loss=f"{running:.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}",
-                            tok_s=f"{result.tokens / max(result.seconds, 1e-9):.0f}")
+            if progress.due():
+                progress.set(loss=f"{running:.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}",
+                             tokens_per_s=f"{result.tokens / max(result.seconds, 1e-9):.0f}")
+            progress.update()
 
             last = result.steps >= settings.total_steps
             if result.steps % settings.log_every == 0 or last:
@@ -237,7 +240,7 @@ def pretrain_loop(model: Any, objective: Objective, settings: LMSettings,
             if checkpoint_dir is not None:
                 checkpoint(position, True)
         skip = 0
-    bar.close()
+    progress.close()
     result.seconds = time.perf_counter() - start - result.eval_seconds
     result.epochs = result.steps / max(1, steps_per_epoch)
     accelerator.free_memory()

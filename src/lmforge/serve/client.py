@@ -80,9 +80,16 @@ def predict_remote(url: str, texts: Sequence[str], api_key: str | None = None,
     texts = list(texts)
     if not texts:
         return []
-    remote = describe_remote(url, api_key, model, timeout)
+    return predict_described(describe_remote(url, api_key, model, timeout), texts, api_key,
+                             timeout, retries)
+
+
+def predict_described(remote: RemoteModel, texts: Sequence[str], api_key: str | None = None,
+                      timeout: float = 60.0, retries: int = 5) -> list[dict[str, Any]]:
+    """``predict_remote`` for a model already described (``describe_remote``): what
+    ``lmforge predict --server`` calls for each chunk of its input."""
     rows: list[dict[str, Any]] = []
-    for chunk in _chunks(texts, remote.max_texts_per_request, remote.max_body_bytes):
+    for chunk in _chunks(list(texts), remote.max_texts_per_request, remote.max_body_bytes):
         payload = {**_inputs_payload(chunk, remote), "model": remote.name}
         answer = _request(remote.url, "POST", "/v1/predict", payload, api_key, timeout, retries)
         for text, p in zip(chunk, answer["predictions"], strict=True):

@@ -22,7 +22,6 @@ from lmforge.training.optim import build_optimizer, linear_warmup_decay
 
 log = logging.getLogger(__name__)
 
-BAR_EVERY = 10  # steps between progress-bar updates (each reads the loss back from the device)
 
 
 @dataclass
@@ -114,7 +113,8 @@ def fit(
     import torch
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration, set_seed
-    from tqdm.auto import tqdm
+
+    from lmforge.progress import Progress
 
     set_seed(settings.seed)
     accelerator = Accelerator(
@@ -177,11 +177,10 @@ def fit(
             break
         model.train()
         batches = list(length_grouped_batches(lengths, global_batch, settings.seed + epoch))
-        bar = tqdm(
-            batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch",
-            disable=not settings.show_progress or not accelerator.is_main_process,
-            leave=False, dynamic_ncols=True,
-        )
+        # a live bar on a terminal, a line every few tens of seconds in a log (progress.py)
+        progress = Progress(f"epoch {epoch}/{settings.epochs}", total=len(batches), unit="batch",
+                            enabled=settings.show_progress and accelerator.is_main_process,
+                            leave=False, initial=skip)
         if not skip:
             running, seen_in_epoch, epoch_sum, step_list = 0.0, 0, None, []
         # per-step and epoch losses stay on the device and are read back once per epoch:
@@ -193,7 +192,7 @@ def fit(
         step_batches = 0
         step_means: list[Any] = [torch.tensor(v, device=device) for v in step_list]
         epoch_sum_t: Any = None if epoch_sum is None else torch.tensor(epoch_sum, device=device)
-        for i, idx in enumerate(bar):
+        for i, idx in enumerate(batches):
             if i < skip:  # done before the checkpoint (its RNG states are past them)
                 continue
             local, weight = shard_positions(len(idx), world, rank)
@@ -225,11 +224,11 @@ def fit(
             seen_in_epoch += len(idx)
             # exponential moving average: a readable live loss on the bar, kept on the device
             # so that the loop does not wait for the accelerator at every step (``.item()``
-            # synchronises); read back every BAR_EVERY steps only
+            # synchronises); read back only when the progress is about to be shown
             running_t = loss_now if i == 0 else 0.95 * running_t + 0.05 * loss_now
-            if settings.show_progress and (i % BAR_EVERY == 0 or i == len(batches) - 1):
-                bar.set_postfix(loss=f"{running_t.item():.4f}",
-                                lr=f"{scheduler.get_last_lr()[0]:.2e}")
+            if progress.due():
+                progress.set(loss=f"{running_t.item():.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+            progress.update()
             if accelerator.sync_gradients:
                 result.steps += 1
                 step_means.append(step_sum_t / step_batches)
@@ -243,13 +242,13 @@ def fit(
                     step_list = [float(v) for v in step_means]
                     result.seconds = time.perf_counter() - start
                     checkpoint(epoch, i + 1)
-        bar.close()
+        progress.close()
         skip = 0
         running = float(running_t.item()) if running_t is not None else 0.0
         result.epochs_run = epoch
         if step_means:  # one read-back per epoch
             result.step_losses += [round(v, 6) for v in torch.stack(step_means).tolist()]
-        # the epoch's mean loss (per example), not the bar's moving average of the last batches
+        # the epoch's mean loss (per example), not the progress's moving average of the last batches
         train_loss = float(epoch_sum_t.item()) / max(1, seen_in_epoch) if batches else 0.0
         entry: dict[str, Any] = {"epoch": epoch, "step": result.steps, "train_loss": train_loss}
         if validate is not None:

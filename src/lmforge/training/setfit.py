@@ -130,9 +130,9 @@ def tune_encoder(model: Any, input_ids: list[list[int]], targets: list[Any], pad
                  tracker: Any = None) -> dict[str, Any]:
     """Step 2: one pass of cosine-similarity loss over the contrastive pairs."""
     import torch
-    from tqdm.auto import tqdm
 
     from lmforge.data.tokenize import pad_batch
+    from lmforge.progress import Progress
     from lmforge.training.optim import build_optimizer, linear_warmup_decay
 
     pairs = contrastive_pairs(targets, iterations, random.Random(seed))
@@ -142,9 +142,9 @@ def tune_encoder(model: Any, input_ids: list[list[int]], targets: list[Any], pad
     device = next(model.parameters()).device
     model.train()
     running, started = 0.0, time.perf_counter()
-    bar = tqdm(range(steps), desc="setfit pairs", unit="batch", disable=not show_progress,
-               leave=False, dynamic_ncols=True)
-    for step in bar:
+    progress = Progress("setfit pairs", total=steps, unit="batch", enabled=show_progress,
+                        leave=False)
+    for step in range(steps):
         chunk = pairs[step * PAIR_BATCH:(step + 1) * PAIR_BATCH]
         # with few texts a batch of pairs repeats texts: embed each once (same gradient, less work)
         unique = sorted({i for i, _, _ in chunk} | {j for _, j, _ in chunk})
@@ -161,10 +161,11 @@ def tune_encoder(model: Any, input_ids: list[list[int]], targets: list[Any], pad
         scheduler.step()
         optimizer.zero_grad()
         running = loss.item() if step == 0 else 0.95 * running + 0.05 * loss.item()
-        bar.set_postfix(loss=f"{running:.4f}")
+        progress.set(loss=f"{running:.4f}")
+        progress.update()
         if tracker is not None:
             tracker.log({"pair_loss": loss.item(), "lr": scheduler.get_last_lr()[0]}, step + 1, 1)
-    bar.close()
+    progress.close()
     model.eval()
     return {"pairs": len(pairs), "positive_pairs": sum(1 for p in pairs if p[2] == 1.0),
             "steps": steps, "pair_loss": running, "seconds": time.perf_counter() - started}
