@@ -175,3 +175,22 @@ def test_csv_cells_are_written_as_read() -> None:
 
     assert [csv_cell(v) for v in ("  a ", None, float("nan"), 3, 2.5, True, ["x"],
                                   np.int64(4))] == ["  a ", "", "", 3, 2.5, "true", '["x"]', 4]
+
+
+def test_a_backends_per_chunk_counts_are_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from lmforge.inference.stream import counts_summed
+
+    backend = logging.getLogger("lmforge.inference.torch")
+    with caplog.at_level(logging.INFO, logger="lmforge"):
+        with counts_summed(["lmforge.inference.torch"]):
+            for _ in range(3):  # one per chunk
+                backend.info("%d of %d texts were longer than %d tokens and were shortened (%s)",
+                             1, 100, 64, "head+tail")
+            backend.info("something else")
+        backend.info("%d of %d texts later", 1, 2)
+    assert [r.getMessage() for r in caplog.records] == [
+        "something else",
+        "3 of 300 texts were longer than 64 tokens and were shortened (head+tail)",
+        "1 of 2 texts later"]

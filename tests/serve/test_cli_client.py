@@ -86,6 +86,28 @@ def test_predict_remote_matches_local_rows(live_server: LiveServer, tiny_clf: An
     assert predict_remote(live_server.url, []) == []
 
 
+def test_cli_predict_through_the_server_streams_chunks(live_server: LiveServer, tiny_clf: Any,
+                                                      tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+    import io
+
+    from lmforge.cli import main
+    from lmforge.inference.rows import prediction_rows
+
+    texts = [f"text number {i} " + "word " * (i % 5) for i in range(7)]
+    data = tmp_path / "in.csv"
+    data.write_text("id,text\n" + "".join(f"{i},{t}\n" for i, t in enumerate(texts)),
+                    encoding="utf-8")
+    assert main(["-q", "predict", "--server", live_server.url, "--data", str(data),
+                 "--chunk-rows", "3"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert list(rows[0]) == ["id", "text", "predicted_label", "prob_neg", "prob_pos"]
+    assert [(r["id"], r["text"]) for r in rows] == [(str(i), t) for i, t in enumerate(texts)]
+    local = prediction_rows(tiny_clf, texts)
+    assert [r["predicted_label"] for r in rows] == [r["label"] for r in local]
+
+
 def test_client_errors_are_clear(live_server: LiveServer) -> None:
     from lmforge.serve.client import predict_remote
 
