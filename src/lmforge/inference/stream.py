@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from lmforge.data.cells import as_number, binary_value, is_list, is_missing, label_string, plain
 from lmforge.data.stream import Chunk, InputStream
 from lmforge.errors import ConfigError, DataError
 from lmforge.inference.rows import LABEL_SEPARATOR
@@ -104,6 +105,8 @@ class RowWriter:
             self.header_written = True
 
     def _cell(self, name: str, value: Any) -> Any:
+        if type(value) is str:  # most cells: as they are
+            return value
         if name in self.predicted and isinstance(value, float):
             return f"{value:.6f}"
         return csv_cell(value)
@@ -111,8 +114,6 @@ class RowWriter:
 
 def csv_cell(value: Any) -> Any:
     """An input cell as CSV text: as read, missing as empty, lists and objects as JSON."""
-    from lmforge.data.cells import plain
-
     value = plain(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -153,8 +154,6 @@ class LabelTally:
                 self.correct += truth == prediction[PREDICTED_LABEL]
 
     def _truth(self, record: dict[str, Any]) -> Any:
-        from lmforge.data.cells import as_number, binary_value, is_list, is_missing, label_string, plain
-
         values = [record.get(name) for name in self.label_columns]
         if all(is_missing(v) for v in values):
             return None
