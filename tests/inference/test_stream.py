@@ -132,6 +132,27 @@ def test_one_text_on_the_command_line(tfidf_run: Path, capsys: pytest.CaptureFix
     assert "--text-pair: this model reads one text, not sentence pairs" in capsys.readouterr().err
 
 
+def test_a_run_of_joined_text_columns_reads_them_and_passes_them_through(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import lmforge
+    from tests.conftest import write_csv
+    from tests.helpers import session_rng_kept
+
+    rows = [(f"Title {i}", text, label) for i, (text, label) in enumerate(sentiment_rows(120))]
+    train = write_csv(tmp_path / "train.csv", rows, header=("title", "body", "label"))
+    with session_rng_kept():
+        run = lmforge.train(data=str(train), out=str(tmp_path / "run"), model="tfidf",
+                            text_col="title,body", show_progress=False).run_dir
+    data = write_csv(tmp_path / "in.csv", [(f"x{i}", f" <i>T{i}</i>", text) for i, (text, _) in
+                                           enumerate(sentiment_rows(7, seed=9))],
+                     header=("id", "title", "body"))
+    out, err = predict_csv(capsys, str(run), "--data", str(data), "--chunk-rows", "3")
+    assert out[0] == ["id", "title", "body", "predicted_label", "prob_neg", "prob_pos"]
+    assert out[1][:3] == ["x0", " <i>T0</i>", sentiment_rows(7, seed=9)[0][0]]
+    assert [row[3] for row in out[1:]] == [r["label"] for r in lmforge.predict(run, str(data))]
+    assert "text columns 'title' and 'body' (the run's)" in err
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_a_closed_pipe_ends_quietly(tfidf_run: Path, tmp_path: Path, fmt: str) -> None:
     """`lmforge predict ... | head -1`: the reader goes away after a line; exit 0, no traceback."""

@@ -6,7 +6,8 @@ columns and the ``Task``, cleaning, the one train/validation/test split of
 Each stage is a plain function in its own module; ``load_examples`` chains the
 first four for the common case, ``load_with_schema`` reads a further file
 (validation, test, evaluation) with the training file's columns, ``read_texts``
-reads the texts of an unlabelled file (prediction input).
+reads the texts of an unlabelled file (prediction input); ``stream`` reads prediction
+input of any size chunk by chunk, each row's cells as they are.
 """
 
 from __future__ import annotations

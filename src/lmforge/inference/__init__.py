@@ -7,7 +7,9 @@
   (ONNX Runtime), ``setfit`` (the SetFit model's torch module), ``tfidf`` (n-grams and a
   linear model), ``ensemble`` (a transformer blended with its TF-IDF baseline).
 - ``rows``: the one prediction-row format (``{"text", "label", "prob_<label>"...}``) that
-  ``lmforge predict``, the service client and the API write.
+  the API and the service client return.
+- ``stream``: ``lmforge predict``: the input read chunk by chunk (``data.stream``), each
+  row written back with ``predicted_label`` and ``prob_<label>`` columns added.
 
 Which backend a run directory needs, and loading it, is ``lmforge.runs``.
 """

@@ -1,9 +1,10 @@
-"""The one prediction-row format: what ``lmforge predict`` writes (CSV or JSON lines), what
-``lmforge.predict`` returns and what the service client gives back.
+"""The one prediction-row format: what ``lmforge.predict`` returns and what the service
+client gives back; ``lmforge predict`` (``inference.stream``) turns each into the columns it
+adds to the input row (``predicted_label``, ``prob_<label>``...).
 
 A row is ``{"text", "label", "prob_<label>"...}`` (multi-label: the labels joined by "|"),
-or ``{"text", "value"}`` for regression. ``lmforge classify`` (zero/few-shot) writes the
-same shape with ``score_<label>`` columns: its numbers are scores, not probabilities.
+or ``{"text", "value"}`` for regression. ``write_rows`` writes a list of them at once (CSV
+or JSON lines).
 """
 
 from __future__ import annotations
