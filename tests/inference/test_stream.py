@@ -198,20 +198,25 @@ def test_csv_cells_are_written_as_read() -> None:
                                   np.int64(4))] == ["  a ", "", "", 3, 2.5, "true", '["x"]', 4]
 
 
-def test_a_backends_per_chunk_counts_are_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+def test_long_texts_are_said_once_for_the_whole_input(tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """A backend notes the long texts of each call, so of each chunk: one line at the end."""
     import logging
 
-    from lmforge.inference.stream import counts_summed
+    from lmforge.data.stream import open_input
+    from lmforge.inference.long_texts import note_long_texts
+    from lmforge.inference.stream import predict_stream
 
-    backend = logging.getLogger("lmforge.inference.torch")
-    with caplog.at_level(logging.INFO, logger="lmforge"):
-        with counts_summed(["lmforge.inference.torch"]):
-            for _ in range(3):  # one per chunk
-                backend.info("%d of %d texts were longer than %d tokens and were shortened (%s)",
-                             1, 100, 64, "head+tail")
-            backend.info("something else")
-        backend.info("%d of %d texts later", 1, 2)
-    assert [r.getMessage() for r in caplog.records] == [
-        "something else",
-        "3 of 300 texts were longer than 64 tokens and were shortened (head+tail)",
-        "1 of 2 texts later"]
+    def predict(texts: list[str]) -> list[dict]:
+        note_long_texts(1, len(texts), 64, "head+tail")
+        return [{"text": t, "label": "pos", "prob_neg": 0.0, "prob_pos": 1.0} for t in texts]
+
+    path = tmp_path / "in.txt"
+    path.write_text("".join(f"text {i}\n" for i in range(10)), encoding="utf-8")
+    out = io.StringIO()
+    with caplog.at_level(logging.INFO, logger="lmforge"), open_input(path, 3) as stream:
+        result = predict_stream(stream, predict, out, task="single", labels=["neg", "pos"],
+                                settings={"max_length": 64, "truncation": "head+tail"})
+    assert result.rows == 10 and len(out.getvalue().splitlines()) == 11
+    long_lines = [r.getMessage() for r in caplog.records if "longer than" in r.getMessage()]
+    assert long_lines == ["4 of 10 texts were longer than 64 tokens and were shortened (head+tail)"]

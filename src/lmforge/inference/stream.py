@@ -9,13 +9,12 @@ So the output joins back to the input row by row.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -210,6 +209,7 @@ def predict_stream(stream: InputStream, predict: PredictFn, out: TextIO, *, task
     make its input (``data.stream.input_columns``) and its label column, whose rows are
     counted right or wrong."""
     from lmforge.data.stream import chunk_inputs, input_columns
+    from lmforge.inference.long_texts import counting_long_texts, note_long_texts
     from lmforge.progress import Progress
 
     inputs = input_columns(stream, settings, text_col)
@@ -227,8 +227,10 @@ def predict_stream(stream: InputStream, predict: PredictFn, out: TextIO, *, task
                           columns=passed + predicted)
     extra_warned: set[str] = set()
     started = time.perf_counter()
+    # a backend says how many texts were too long for each call, so for each chunk: count
+    # them over the whole input and say it once
     with Progress("predict", total=stream.total_rows, unit="row", enabled=show_progress,
-                  fraction=stream.fraction_read) as progress, counts_summed(BACKEND_LOGGERS):
+                  fraction=stream.fraction_read) as progress, counting_long_texts() as long:
         for number, chunk in enumerate(stream.chunks):
             texts = chunk_inputs(chunk, inputs, stream.source)
             empty = sum(1 for t in texts if not t)
@@ -250,49 +252,14 @@ def predict_stream(stream: InputStream, predict: PredictFn, out: TextIO, *, task
             progress.update(len(rows))
     writer.finish()
     result.seconds = time.perf_counter() - started
+    max_length = int(settings.get("max_length") or 0)
+    note_long_texts(long.shortened, result.rows, max_length,
+                    str(settings.get("truncation") or "head+tail"))
+    note_long_texts(long.windowed, result.rows, max_length, None)
     if result.empty_texts:
         log.warning("%s: %d empty texts kept so that every input row gets a prediction",
                     stream.source, result.empty_texts)
     return result
-
-
-BACKEND_LOGGERS = ("lmforge.inference.torch",)  # encode_for_model: every backend that tokenizes
-
-
-class _CountsSummed(logging.Filter):
-    """Holds back "%d of %d texts were ..." records (a backend says so for each call, so for
-    each chunk) and keeps their sums, to be logged once at the end."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.held: dict[str, logging.LogRecord] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args if isinstance(record.args, tuple) else ()
-        if not str(record.msg).startswith("%d of %d ") or len(args) < 2:
-            return True
-        held = self.held.get(record.msg)
-        if held is not None:
-            record.args = (held.args[0] + args[0], held.args[1] + args[1], *args[2:])
-        self.held[record.msg] = record
-        return False
-
-
-@contextlib.contextmanager
-def counts_summed(names: Sequence[str]) -> Iterator[None]:
-    """Within the block, the "%d of %d ..." lines of the ``names`` loggers are logged once,
-    with the counts of all the chunks, when the block ends."""
-    summed = _CountsSummed()
-    loggers = [logging.getLogger(name) for name in names]
-    for logger in loggers:
-        logger.addFilter(summed)
-    try:
-        yield
-    finally:
-        for logger in loggers:
-            logger.removeFilter(summed)
-        for record in summed.held.values():
-            logging.getLogger(record.name).handle(record)
 
 
 def _output_row(record: dict[str, Any], passed: list[str], fmt: str,
