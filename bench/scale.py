@@ -1,7 +1,7 @@
-"""Cost as the input grows: ``pretrain`` and ``ngram train`` at 1x, 4x and 16x input.
+"""Cost as the input grows: ``predict``, ``pretrain`` and ``ngram train`` at 1x, 4x and 16x.
 
-    nice -n 19 .venv/bin/python bench/scale.py [--only ngram|pretrain] [--ngram-copies 7]
-        [--pretrain-lines 40000] [--steps 300] [--sizes 1,4,16]
+    .venv/bin/python bench/scale.py [--only predict|ngram|pretrain] [--ngram-copies 7]
+        [--pretrain-lines 40000] [--steps 300] [--predict-rows 50000] [--sizes 1,4,16]
 
 Inputs are generated from the shared corpora (../shared/data): for ``ngram train``, 1x is
 ``--ngram-copies`` copies of the Shakespeare corpus, each copy's lines shuffled (seeded),
@@ -12,6 +12,11 @@ subprocess, so its peak RSS (``ru_maxrss``) is its own. Printed per size: second
 RSS, and the ratios to 1x. Targets: time at most linear in the input (ratio <= size),
 peak RSS from 1x to 16x under 1.5x.
 
+For ``predict`` (``lmforge predict RUN --data FILE.csv --out FILE``, streamed in chunks),
+1x is a CSV of ``--predict-rows`` rows ``id,text,label`` (Shakespeare lines, cycled), and the
+run is a TF-IDF run trained here on the bundled Rotten Tomatoes split in seconds, so that
+reading and writing, not the model, are what grows.
+
 Caveat of the generated input: copies of one corpus add tokens but few new n-grams, so the
 n-gram tables (the model, which every method must hold to write it) stay the size of 1x's;
 what the bench shows is that nothing else grows with the input.
@@ -20,6 +25,7 @@ what the bench shows is that nothing else grows with the input.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import random
 import resource
@@ -39,7 +45,14 @@ def worker(kind: str, corpus: str, out: str, extra: list[str]) -> None:
     logging.disable(logging.INFO)
     start = time.perf_counter()
     result: dict = {}
-    if kind == "ngram":
+    if kind == "predict":
+        from lmforge.cli import main as cli_main
+
+        code = cli_main(["-q", "predict", extra[0], "--data", corpus, "--out", out])
+        if code:
+            raise SystemExit(f"lmforge predict exited with {code}")
+        result["rows_out"] = sum(1 for _ in open(out, encoding="utf-8")) - 1
+    elif kind == "ngram":
         from lmforge.lm.config import NgramTrainConfig
         from lmforge.lm.pipeline import train_ngram
 
@@ -79,6 +92,28 @@ def shuffled_copies(lines: list[str], copies: int, path: Path, seed: int = 0) ->
     return words * copies
 
 
+def write_predict_csv(lines: list[str], n: int, path: Path) -> int:
+    """``n`` rows ``id,text,label`` cycling through ``lines``; returns ``n``."""
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        out = csv.writer(stream)
+        out.writerow(["id", "text", "label"])
+        for i in range(n):
+            out.writerow([i, lines[i % len(lines)], "fresh" if i % 2 else "rotten"])
+    return n
+
+
+def train_tfidf_run(out: Path) -> None:
+    import logging
+
+    import lmforge
+
+    logging.disable(logging.INFO)
+    data = Path(__file__).resolve().parents[1] / "src" / "lmforge" / "recipes" / "data"
+    lmforge.train(data=str(data / "rotten_tomatoes_train.csv"), model="tfidf", out=str(out),
+                  show_progress=False)
+    logging.disable(logging.NOTSET)
+
+
 def table(kind: str, rows: list[tuple[int, str, dict]]) -> None:
     base = rows[0][2]
     print(f"\n{kind}")
@@ -95,11 +130,12 @@ def table(kind: str, rows: list[tuple[int, str, dict]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["ngram", "pretrain"])
+    parser.add_argument("--only", choices=["predict", "ngram", "pretrain"])
     parser.add_argument("--sizes", default="1,4,16")
     parser.add_argument("--ngram-copies", type=int, default=7)
     parser.add_argument("--pretrain-lines", type=int, default=40000)
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--predict-rows", type=int, default=50000)
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -109,6 +145,20 @@ def main() -> None:
     lines = [line for line in SHAKESPEARE.read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory(prefix="lmforge-scale-") as tmp_name:
         tmp = Path(tmp_name)
+        if args.only in (None, "predict"):
+            rows = []
+            run = tmp / "tfidf-run"
+            train_tfidf_run(run)
+            for size in sizes:
+                corpus = tmp / f"predict-{size}x.csv"
+                n = write_predict_csv(lines, args.predict_rows * size, corpus)
+                result = measure("predict", corpus, tmp / f"predict-{size}x.out.csv", [str(run)])
+                if result["rows_out"] != n:
+                    raise SystemExit(f"predict wrote {result['rows_out']} rows for {n}")
+                rows.append((size, f"{n / 1e3:.0f}k rows", result))
+                print(f"predict {size}x: {result}", flush=True)
+                corpus.unlink()
+            table("predict (TF-IDF run, streamed, every input column passed through)", rows)
         if args.only in (None, "ngram"):
             rows = []
             for size in sizes:
