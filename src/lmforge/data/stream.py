@@ -217,60 +217,54 @@ def _decoding_error(path: Path, encoding: str, where: str, exc: UnicodeDecodeErr
 
 # -- formats -----------------------------------------------------------------------------
 
-def _text_chunks(handle: TextIO, chunk_rows: int) -> Iterator[Chunk]:
-    """One text per non-blank line (the line unchanged but for its line break), column
-    ``text``; numbered by line."""
-    records: list[dict[str, Any]] = []
-    rows: list[int] = []
+def _numbered_lines(handle: TextIO, path: Path | None) -> Iterator[tuple[int, str]]:
+    """(line number, line) of every non-blank line; a decoding error names the line."""
     number = 0
     lines = iter(handle)
     while True:
         try:
             line = next(lines)
         except StopIteration:
-            break
+            return
         except UnicodeDecodeError as exc:
-            path = Path(getattr(handle, "name", "<stdin>"))
-            raise _decoding_error(path, getattr(handle, "encoding", "utf-8"),
+            where = path or Path(getattr(handle, "name", "<stdin>"))
+            raise _decoding_error(where, getattr(handle, "encoding", "utf-8"),
                                   f"line {number}", exc) from None
         number += 1
-        line = line.rstrip("\n").rstrip("\r")
-        if not line.strip():
-            continue
-        records.append({"text": line})
+        if line.strip():
+            yield number, line
+
+
+def _line_chunks(numbered: Iterator[tuple[int, dict[str, Any]]],
+                 chunk_rows: int) -> Iterator[Chunk]:
+    records: list[dict[str, Any]] = []
+    rows: list[int] = []
+    for number, record in numbered:
+        records.append(record)
         rows.append(number)
         if len(records) >= chunk_rows:
             yield Chunk(records, rows, "line")
             records, rows = [], []
     if records:
         yield Chunk(records, rows, "line")
+
+
+def _text_chunks(handle: TextIO, chunk_rows: int) -> Iterator[Chunk]:
+    """One text per non-blank line (the line unchanged but for its line break), column
+    ``text``; numbered by line."""
+    return _line_chunks(((number, {"text": line.rstrip("\n").rstrip("\r")})
+                         for number, line in _numbered_lines(handle, None)), chunk_rows)
 
 
 def _jsonl_chunks(handle: TextIO, path: Path, chunk_rows: int) -> Iterator[Chunk]:
     from lmforge.data.read import json_record
 
-    records: list[dict[str, Any]] = []
-    rows: list[int] = []
-    number = 0
-    lines = iter(handle)
-    while True:
-        try:
-            line = next(lines)
-        except StopIteration:
-            break
-        except UnicodeDecodeError as exc:
-            raise _decoding_error(path, handle.encoding, f"line {number}", exc) from None
-        number += 1
-        if not line.strip():
-            continue
-        record = json_record(line, number, path)
-        records.append({str(k): v for k, v in record.items()})
-        rows.append(number)
-        if len(records) >= chunk_rows:
-            yield Chunk(records, rows, "line")
-            records, rows = [], []
-    if records:
-        yield Chunk(records, rows, "line")
+    def records() -> Iterator[tuple[int, dict[str, Any]]]:
+        for number, line in _numbered_lines(handle, path):
+            record = json_record(line, number, path)
+            yield number, {str(k): v for k, v in record.items()}
+
+    return _line_chunks(records(), chunk_rows)
 
 
 def _delimited_chunks(handle: TextIO, path: Path, kind: str,
