@@ -4,7 +4,9 @@ is trained on data with planted problems, so it also shows train's quick checks.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +167,49 @@ def test_plain_sentence_names_the_type_and_the_context_words() -> None:
                                  "no other word adds 0.005 or more; held back by: 'the' -0.04")
     plain = format_token_terminal(e, color=False).splitlines()[1]
     assert plain == "the[-0.04] city of [Beijing]LOC"
+
+
+def test_the_service_explains_entities_and_a_picked_word(ner_run: Any, pos_run: Path) -> None:
+    """POST /v1/explain on token runs: the same explanations as the library (each entity, or
+    'word'), the plain-tag run without 'word' and 'ig' refused with 422."""
+    import lmforge
+    from lmforge.explain import explain
+
+    with served(ner_run.run_dir) as client:
+        r = client.post("/v1/explain", json={"texts": [TEXT]})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["task"] == "tokens"
+        expected = explain(lmforge.load(ner_run.run_dir), [TEXT])
+        got = body["explanations"]
+        assert got and [(e["target"], e["start"], e["end"]) for e in got] == [
+            (e.target, e.start, e.end) for e in expected]
+        for answer, e in zip(got, expected, strict=True):
+            assert answer["entity"] is True and answer["words"] == TEXT.split()
+            assert answer["scores"] == pytest.approx(e.scores, abs=1e-5)
+            assert answer["probability"] == pytest.approx(e.probability, abs=1e-5)
+        r = client.post("/v1/explain", json={"texts": [TEXT], "word": 3})
+        assert r.status_code == 200, r.text
+        (one,) = r.json()["explanations"]
+        assert (one["start"], one["end"], one["entity"]) == (3, 4, False)
+        assert one["scores"][3] is None and sum(s is None for s in one["scores"]) == 1
+        assert client.post("/v1/explain", json={"texts": [TEXT], "method": "ig"}).status_code == 422
+        spec = client.get("/openapi.json").json()["paths"]["/v1/explain"]["post"]
+        assert "word" in spec["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    with served(pos_run) as client:
+        r = client.post("/v1/explain", json={"texts": ["the cat sat"]})
+        assert r.status_code == 422 and "word" in r.json()["error"]["message"]
+        assert client.post("/v1/explain", json={"texts": ["the cat sat"], "word": 1}).status_code == 200
+
+
+@contextlib.contextmanager
+def served(run_dir: Any) -> Iterator[Any]:
+    from lmforge.serve.app import create_app
+    from lmforge.serve.config import ServeConfig
+    from tests.serve.conftest import serve_app
+
+    client = serve_app(create_app([Path(run_dir)], ServeConfig()), raise_server_exceptions=False)
+    try:
+        yield client
+    finally:
+        client.__exit__(None, None, None)

@@ -48,7 +48,8 @@ def test_occlusion_method_and_truncation(client: Any) -> None:
     ({"texts": ["ok"], "method": "shap"}, 422, "invalid_request",
      "method: must be 'ig' or 'occlusion' (or left out), not 'shap'"),
     ({"text": ["typo"]}, 422, "invalid_request", 'texts: required (send {"texts": ["some '
-     'text"]}); text: unknown field; the fields are \'texts\', \'model\' and \'method\''),
+     'text"]}); text: unknown field; the fields are \'texts\', \'model\', \'method\' and '
+     "'word'"),
     ({"texts": ["ok", "<br>"]}, 422, "data_error",
      "text #1 is empty after cleaning (HTML tags, control characters and spaces are removed): "
      "there is nothing to explain. Give a text with at least one word."),
@@ -135,7 +136,7 @@ def test_explain_is_in_the_openapi_schema(client: Any) -> None:
     spec = client.get("/openapi.json").json()
     operation = spec["paths"]["/v1/explain"]["post"]
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
-    assert set(schema["properties"]) == {"texts", "model", "method"}
+    assert set(schema["properties"]) == {"texts", "model", "method"}  # word: token runs only
     assert {"200", "413", "422", "503"} <= set(operation["responses"])
 
 
@@ -148,10 +149,10 @@ def test_explaining_does_not_hold_up_predictions(client: Any,
     release, started = threading.Event(), threading.Event()
     real = predictor.explain_texts
 
-    def slow(classifier: Any, texts: Any, method: Any) -> Any:
+    def slow(classifier: Any, texts: Any, method: Any, word: Any) -> Any:
         started.set()
         assert release.wait(30)
-        return real(classifier, texts, method)
+        return real(classifier, texts, method, word)
 
     monkeypatch.setattr(predictor, "explain_texts", slow)
     monkeypatch.setattr(predictor, "MAX_WAITING_EXPLANATIONS", 1)

@@ -172,17 +172,21 @@ def predict_texts(classifier: Any, texts: Sequence[str]) -> list[dict[str, Any]]
     return results
 
 
-def explain_texts(classifier: Any, texts: Sequence[str], method: str | None) -> list[dict[str, Any]]:
-    """Word attributions -> one dict per explanation, shaped like ``protocol.WordExplanation``.
+def explain_texts(classifier: Any, texts: Sequence[str], method: str | None,
+                  word: int | None = None) -> list[dict[str, Any]]:
+    """Word attributions -> one dict per explanation, shaped like ``protocol.WordExplanation``
+    (``protocol.TokenExplanation`` for a token run: each entity, or the word ``word``).
     ``method`` None: what ``lmforge explain`` picks (ig for PyTorch runs, occlusion for ONNX,
-    linear for TF-IDF)."""
+    linear for TF-IDF; occlusion for token runs)."""
     from lmforge.explain.attribute import explain
 
     if classifier.task == "tokens":
-        from lmforge.serve.errors import BadRequest
+        return explain_token_texts(classifier, texts, method, word)
+    if word is not None:
+        from lmforge.serve.errors import InvalidRequest
 
-        raise BadRequest("explanations are for text classifiers; a token run's /v1/predict "
-                         "already shows each token's tag and the entities")
+        raise InvalidRequest("'word' is for token runs (named entities, part-of-speech); this "
+                             f"model is a {classifier.task} text classifier: leave 'word' out")
     out = []
     for e in explain(classifier, list(texts), method=method or "auto"):
         item: dict[str, Any] = {
@@ -196,6 +200,26 @@ def explain_texts(classifier: Any, texts: Sequence[str], method: str | None) -> 
             e.predicted)
         out.append(item)
     return out
+
+
+def explain_token_texts(tagger: Any, texts: Sequence[str], method: str | None,
+                        word: int | None) -> list[dict[str, Any]]:
+    """``explain.tokens.explain_tokens`` -> dicts shaped like ``protocol.TokenExplanation``;
+    its refusals (plain tags without ``word``, a word past the end, ig) are 422s."""
+    from lmforge.errors import LmforgeError
+    from lmforge.explain.tokens import explain_tokens
+    from lmforge.serve.errors import InvalidRequest
+
+    try:
+        found = explain_tokens(tagger, list(texts), word=word, method=method or "auto")
+    except LmforgeError as exc:
+        raise InvalidRequest(str(exc)) from None
+    return [{"index": e.index, "target": e.target, "target_tags": list(e.target_tags),
+             "method": e.method, "text": e.text, "words": list(e.words),
+             "spans": [list(span) for span in e.spans], "tags": list(e.tags), "start": e.start,
+             "end": e.end, "probability": float(e.probability),
+             "scores": [None if v is None else float(v) for v in e.scores],
+             "entity": bool(e.entity)} for e in found]
 
 
 @dataclass(eq=False)
@@ -451,7 +475,8 @@ class ModelPool:
         return model, await self.batchers[model.name].submit(texts, request_id)
 
     async def explain(self, texts: list[str], name: str | None, method: str | None,
-                      request_id: str) -> tuple[ServedModel, list[dict[str, Any]]]:
+                      request_id: str, word: int | None = None
+                      ) -> tuple[ServedModel, list[dict[str, Any]]]:
         """Word attributions on the explain thread (not through the batcher)."""
         model = self.ready_model(name)
         retry = self.config.retry_after_s
@@ -465,7 +490,7 @@ class ModelPool:
         try:  # an unexpected failure goes to the app's error funnel (logged, 500)
             explanations, long_texts = await loop.run_in_executor(
                 self._explain_executor, with_long_texts_counted, explain_texts, model.classifier,
-                texts, method)
+                texts, method, word)
             model.count_long_texts(long_texts, self.metrics)
             return model, explanations
         finally:

@@ -91,6 +91,12 @@ class ExplainRequest(BaseModel):
         "runs, occlusion for ONNX runs (no gradients there), and for TF-IDF runs their exact "
         "per-word contributions (coefficient x tf-idf weight; method 'linear' in the answer).",
     )
+    word: int | None = Field(
+        default=None, ge=0,
+        description="Token runs (named entities, part-of-speech) only: explain the tag of this "
+        "word (counted from 0) of each text instead of each entity found; required for runs with "
+        "plain tags. Token runs are explained by occlusion: each other word masked in turn.",
+    )
 
 
 class Entity(BaseModel):
@@ -148,10 +154,30 @@ class WordExplanation(BaseModel):
         description="[start, end) character span in text of each word not read.")
 
 
+class TokenExplanation(BaseModel):
+    index: int = Field(description="Position of the text in the request.")
+    target: str = Field(description="The entity type (e.g. LOC), or the explained word's tag.")
+    target_tags: list[str] = Field(description="The predicted tags whose probability is "
+                                   "explained, e.g. [B-LOC, I-LOC].")
+    method: Literal["occlusion"]
+    text: str
+    words: list[str]
+    spans: list[list[int]] = Field(description="[start, end) character span of each word in text.")
+    tags: list[str] = Field(description="The predicted tag of each word.")
+    start: int = Field(description="First explained word (an entity, or the word asked for).")
+    end: int = Field(description="One past the last explained word.")
+    probability: float = Field(description="Mean probability of target_tags over the explained "
+                               "words.")
+    scores: list[float | None] = Field(
+        description="For each other word, the drop in probability when it is masked (> 0: it "
+        "supported the prediction); null for the explained words themselves.")
+    entity: bool = Field(description="True: an entity the model found; false: the word asked for.")
+
+
 class ExplainResponse(BaseModel):
     model: str
     task: Task
-    explanations: list[WordExplanation]
+    explanations: list[WordExplanation] | list[TokenExplanation]
 
 
 class ModelInfo(BaseModel):
@@ -244,7 +270,7 @@ def parse_explain_request(body: bytes, max_texts: int, max_chars: int) -> Explai
     try:
         request = ExplainRequest.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRequest(describe_errors(exc.errors(), "'texts', 'model' and 'method'")) from None
+        raise InvalidRequest(describe_errors(exc.errors(), "'texts', 'model', 'method' and 'word'")) from None
     if len(request.texts) > MAX_EXPLAIN_TEXTS:
         raise PayloadTooLarge(
             f"too many texts to explain: {len(request.texts):,} in one request, the limit is "

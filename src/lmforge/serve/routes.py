@@ -138,7 +138,7 @@ async def explain(request: Request) -> Any:
                              "sentence pairs. Use /v1/predict.")
     texts = request_texts(req, clf)  # one text each: no pair/join marks
     model, explanations = await request.app.state.pool.explain(texts, req.model, req.method,
-                                                               request_id(request))
+                                                               request_id(request), req.word)
     return {"model": model.name, "task": model.classifier.task, "explanations": explanations}
 
 
@@ -292,7 +292,8 @@ def install_error_handlers(app: FastAPI) -> None:
 def narrow_predict_schema(schema: dict[str, Any], run_settings: list[dict[str, Any]]) -> None:
     """Keep, in the OpenAPI body of POST /v1/predict, only the input shapes some served model
     reads: ``texts`` (a model of one input), ``pairs`` (a sentence-pair model), ``rows`` (a model
-    of several columns or a pair, each row with exactly those columns). Edits ``schema``."""
+    of several columns or a pair, each row with exactly those columns); and /v1/explain's
+    ``word`` only when a token run is served. Edits ``schema``."""
     shapes = [model_inputs(settings) for settings in run_settings]
     column_sets = {tuple(columns) for columns, _ in shapes if len(columns) > 1}
     keep = {"texts": any(not pair for _, pair in shapes),
@@ -311,3 +312,10 @@ def narrow_predict_schema(schema: dict[str, Any], run_settings: list[dict[str, A
                 **choice["properties"]["rows"], "items": row}}}
         choices.append(choice)
     body["schema"] = choices[0] if len(choices) == 1 else {"anyOf": choices}
+    operation = schema["paths"].get("/v1/explain", {}).get("post")
+    if operation and not any(settings.get("task") == "tokens" for settings in run_settings):
+        # 'word' picks a word of a token run to explain: no such run served, no such field
+        explain = operation["requestBody"]["content"]["application/json"]
+        fields = explain["schema"]
+        explain["schema"] = {**fields, "properties": {
+            k: v for k, v in fields["properties"].items() if k != "word"}}
