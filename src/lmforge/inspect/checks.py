@@ -83,6 +83,18 @@ def class_counts(task: str, targets: Sequence[Any], labels: Sequence[str]) -> di
     return {label: counts.get(label, 0) for label in labels}
 
 
+def length_summary(lengths: Sequence[int]) -> dict[str, int | None]:
+    """Median, 95th percentile and maximum of ``lengths`` (None each when empty)."""
+    if not lengths:
+        return {"median": None, "p95": None, "max": None}
+    ordered = sorted(lengths)
+
+    def at(q: float) -> int:
+        return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
+
+    return {"median": at(0.5), "p95": at(0.95), "max": ordered[-1]}
+
+
 def imbalance_summary(counts: dict[str, int]) -> str | None:
     present = {k: v for k, v in counts.items() if v}
     if len(present) < 2:

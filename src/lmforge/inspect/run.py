@@ -15,7 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from lmforge.inspect.checks import Finding, Row
+from lmforge.inspect.checks import Finding, Row, length_summary
 from lmforge.inspect.config import InspectConfig
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def inspect_data(config: InspectConfig | None = None, **overrides: Any) -> Inspe
     if tokenizer is not None:
         lengths, unknown = _token_stats(tokenizer, texts)
         report["length"] = {"tokenizer": tokenizer_name, "max_length": cfg.max_length,
-                            **_summary(lengths),
+                            **length_summary(lengths),
                             "over_max_length": sum(1 for n in lengths if n > cfg.max_length)}
         report["unknown_tokens"] = unknown["report"]
         findings.append(checks.check_lengths(with_text, lengths, cfg.max_length, tokenizer_name))
@@ -195,12 +195,3 @@ def _token_stats(tokenizer: Any, texts: list[str]) -> tuple[list[int], dict[str,
     return lengths, {"report": report, "shares": shares}
 
 
-def _summary(lengths: list[int]) -> dict[str, Any]:
-    if not lengths:
-        return {"median": None, "p95": None, "max": None}
-    ordered = sorted(lengths)
-
-    def at(q: float) -> int:
-        return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
-
-    return {"median": at(0.5), "p95": at(0.95), "max": ordered[-1]}

@@ -66,17 +66,6 @@ def entity_counts(sentences: Sequence[Sentence]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def length_summary(lengths: Sequence[int]) -> dict[str, int | None]:
-    if not lengths:
-        return {"median": None, "p95": None, "max": None}
-    ordered = sorted(lengths)
-
-    def at(q: float) -> int:
-        return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
-
-    return {"median": at(0.5), "p95": at(0.95), "max": ordered[-1]}
-
-
 def looks_like_iob1(errors: Sequence[BioError], n_entities: int) -> bool:
     """Most entities start with I- after O: the file is IOB1 (I- everywhere, B- only between
     two entities of one type), which the repair converts, rather than annotation slips."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from lmforge.inspect.checks import Finding
+from lmforge.inspect.checks import Finding, length_summary
 from lmforge.inspect.config import InspectConfig
 
 log = logging.getLogger(__name__)
@@ -85,9 +85,9 @@ def inspect_tokens(cfg: InspectConfig, detected: str | None = None) -> Any:
         report["bio_errors"] = {"total": len(errors), **kinds}
     if model_reason:
         report["model"] = {"name": tokenizer_name, "reason": model_reason}
-    report["words_per_sentence"] = checks.length_summary(stats["words"])
+    report["words_per_sentence"] = length_summary(stats["words"])
     report["length"] = {"tokenizer": tokenizer_name, "max_length": cfg.max_length,
-                        **checks.length_summary(stats["subwords"]),
+                        **length_summary(stats["subwords"]),
                         "over_max_length": sum(k > 1 for k in stats["windows"]),
                         "windows": sum(k for k in stats["windows"] if k > 1),
                         "tokens_over_a_window": len(stats["cut"])}
