@@ -120,7 +120,13 @@ def test_serve_returns_entities_with_offsets(ner_run: Any) -> None:
         assert prediction["tokens"] == text.split() and len(prediction["tags"]) == 5
         for entity in prediction["entities"]:
             assert text[entity["start"]:entity["end"]] == entity["text"]
-        assert client.post("/v1/explain", json={"texts": [text]}).status_code == 400
+        # a token run is explained per entity (tests/explain/test_tokens.py checks the scores)
+        explained = client.post("/v1/explain", json={"texts": [text]})
+        assert explained.status_code == 200, explained.text
+        assert explained.json()["task"] == "tokens"
+        explanations = explained.json()["explanations"]
+        assert [" ".join(e["words"][e["start"]:e["end"]]) for e in explanations] == [
+            entity["text"] for entity in prediction["entities"]]
         from lmforge.serve.client import _row  # `predict --server` rows of a token run
 
         assert _row(text, prediction, "tokens", [])["entities"] == prediction["entities"]
