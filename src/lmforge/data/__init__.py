@@ -131,13 +131,9 @@ def read_inputs(path: str | os.PathLike[str], settings: dict[str, Any],
         if all(name in present for name in wanted):
             return read_texts(path, None if pair else run_text, pair=pair)
         if pair:
-            from lmforge.data.columns import MissingColumnsError
+            from lmforge.data.columns import missing_pair_columns
 
-            missing = [name for name in wanted if name not in present]
-            raise MissingColumnsError(
-                f"{path} lacks the column(s) {', '.join(repr(m) for m in missing)} of the run's "
-                f"sentence pairs ({pair}); its columns are: {', '.join(sorted(present))}. Give it "
-                "the training data's pair columns.", missing)
+            raise missing_pair_columns(path, pair, wanted, sorted(present))
     return read_texts(path)
 
 

@@ -266,3 +266,13 @@ def _detect_labels(df: Any, columns: list[str], path: Any, text: str) -> tuple[t
         log.warning("%s: label column '%s' chosen from several candidates (%s); pass "
                     "--label-col to choose another", path, label, ", ".join(candidates))
     return (label,), how
+
+
+def missing_pair_columns(source: Any, pair: Any, wanted: Sequence[str],
+                         present: Sequence[str]) -> MissingColumnsError:
+    """The error for prediction input that lacks a sentence-pair run's columns."""
+    missing = [name for name in wanted if name not in present]
+    return MissingColumnsError(
+        f"{source} lacks the column(s) {', '.join(repr(m) for m in missing)} of the run's "
+        f"sentence pairs ({pair}); its columns are: {', '.join(present)}. Give it the training "
+        "data's pair columns.", missing)

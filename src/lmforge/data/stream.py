@@ -390,7 +390,7 @@ def input_columns(stream: InputStream, settings: dict[str, Any],
     """The columns that make the model's input: ``text_col`` when given, else the run's own
     (config.yaml ``pair``, ``text_col``) when the input has them, else detected from the
     first rows (the rule of ``data.read_inputs``; a pair run's columns must be there)."""
-    from lmforge.data.columns import ColumnChoice, MissingColumnsError, detect_columns
+    from lmforge.data.columns import ColumnChoice, detect_columns, missing_pair_columns
 
     present = stream.columns
     pair, run_text = settings.get("pair"), settings.get("text_col")
@@ -408,11 +408,7 @@ def input_columns(stream: InputStream, settings: dict[str, Any],
                    f"text column{'s' if len(wanted) > 1 else ''} {names} (the run's)")
             return ColumnChoice(pair or run_text, (), how, pair=bool(pair))
         if pair:
-            missing = [name for name in wanted if name not in present]
-            raise MissingColumnsError(
-                f"{stream.source} lacks the column(s) {', '.join(repr(m) for m in missing)} of "
-                f"the run's sentence pairs ({pair}); its columns are: {', '.join(present)}. "
-                "Give it the training data's pair columns.", missing)
+            raise missing_pair_columns(stream.source, pair, wanted, list(present))
     if stream.kind == "text":
         if text_col and text_col != "text":
             raise DataError(f"--text-col {text_col}: {stream.source} is one text per line (its "

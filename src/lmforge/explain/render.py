@@ -269,17 +269,21 @@ def _html_section(e: Any) -> str:
     return "\n".join(parts)
 
 
+def _legend(words: str) -> str:
+    """The colour legend above an HTML explanation, then ``words`` saying what they mean."""
+    swatches = "".join(f'<span class="w" style="background:{_background(s, 1.0)};'
+                       f'color:{"#fff" if abs(s) > 0.6 else "inherit"}">{name}</span>'
+                       for s, name in ((-1.0, "strong &minus;"), (-0.4, "weak &minus;"),
+                                       (0.4, "weak +"), (1.0, "strong +")))
+    return f'<div class="legend">Legend: {swatches}{words}</div>'
+
+
 def format_html(explanations: Sequence[Any], title: str = "Why the model decided") -> str:
     """One self-contained page: one section per explanation, a legend on top."""
-    legend = ('<div class="legend">Legend: '
-              + "".join(f'<span class="w" style="background:{_background(s, 1.0)};'
-                        f'color:{"#fff" if abs(s) > 0.6 else "inherit"}">{name}</span>'
-                        for s, name in ((-1.0, "strong &minus;"), (-0.4, "weak &minus;"),
-                                        (0.4, "weak +"), (1.0, "strong +")))
-              + " &mdash; green pushed the model towards the explained label, red away from "
-              "it; the stronger the colour, the larger the share of the largest score in that "
-              f"text (scores under {MIN_SCALE} logits stay pale). Hover a word for its "
-              "score.</div>")
+    legend = _legend(" &mdash; green pushed the model towards the explained label, red away "
+                     "from it; the stronger the colour, the larger the share of the largest score "
+                     f"in that text (scores under {MIN_SCALE} logits stay pale). Hover a word for "
+                     "its score.")
     sections = "\n".join(_html_section(e) for e in explanations)
     return (f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -448,14 +452,9 @@ def format_token_html(explanations: Sequence[Any], title: str,
                       f'{html.escape(token_details(e).removeprefix("details: "))}</details>']
         parts.append("</section>")
         sections.append("\n".join(parts))
-    legend = ('<div class="legend">Legend: '
-              + "".join(f'<span class="w" style="background:{_background(s, 1.0)};'
-                        f'color:{"#fff" if abs(s) > 0.6 else "inherit"}">{name}</span>'
-                        for s, name in ((-1.0, "strong &minus;"), (-0.4, "weak &minus;"),
-                                        (0.4, "weak +"), (1.0, "strong +")))
-              + " &mdash; the boxed words are the prediction explained; green words raised the "
-              "model's probability of its tags (masking them lowers it), red words lowered it. "
-              "Hover a word for its score.</div>")
+    legend = _legend(" &mdash; the boxed words are the prediction explained; green words raised "
+                     "the model's probability of its tags (masking them lowers it), red words "
+                     "lowered it. Hover a word for its score.")
     return (f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html.escape(title)}</title>\n<style>{CSS}{TOKEN_CSS}</style>\n</head>\n"
