@@ -43,3 +43,36 @@ def test_auto_freezes_a_large_vocabulary() -> None:
     trained = {id(p) for group in build_optimizer(big, 1e-3, 0.01).param_groups for p in group["params"]}
     assert id(big.get_input_embeddings().weight) not in trained
     assert freeze_word_embeddings(big, "no") == 0
+
+
+def test_freeze_layers_keeps_the_bottom_layer_and_embeddings(tmp_path: Path,
+                                                             tiny_model_dir: Path) -> None:
+    import json
+
+    import torch
+    from safetensors.torch import load_file
+
+    run = train_run(tmp_path, tiny_model_dir, freeze_layers=1, epochs=1, lr=1e-3)
+    before = load_file(str(tiny_model_dir / "model.safetensors"))
+    after = load_file(str(run / "model" / "model.safetensors"))
+    for key, weight in before.items():
+        fixed = ".embeddings." in f".{key}" or ".layer.0." in key
+        if key.startswith("cls.") or key not in after:
+            continue  # the pre-training heads are not part of the classifier
+        assert torch.equal(weight, after[key]) == fixed, key
+    train = json.loads((run / "metrics.json").read_text())["train"]
+    assert train["frozen_layers"] == 1
+    assert train["frozen_weights"] == sum(
+        w.numel() for k, w in after.items() if ".embeddings." in f".{k}" or ".layer.0." in k)
+    assert train["trained_weights"] == sum(w.numel() for w in after.values()) - train[
+        "frozen_weights"]
+
+
+def test_freeze_layers_refuses_all_layers(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from lmforge.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"freeze_layers: the encoder has 2 layers, so at most 1"):
+        train_run(tmp_path, tiny_model_dir, freeze_layers=2)
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ConfigError, match="freeze_layers: must be >= 0"):
+        train_run(tmp_path, tiny_model_dir, freeze_layers=-1)

@@ -35,7 +35,7 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
     from lmforge.training.ensemble import decide_ensemble, write_ensemble_parts
     from lmforge.training.loop import LoopSettings, fit, process_state, streaming_loss
     from lmforge.training.losses import make_loss
-    from lmforge.training.optim import freeze_word_embeddings
+    from lmforge.training.optim import apply_freezing
     from lmforge.training.tracking import tracking
 
     task, parts, labels, summary = prepared.task, prepared.parts, prepared.labels, prepared.summary
@@ -61,10 +61,7 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
 
     set_seed(cfg.seed)  # the new head's initialisation depends on it
     model = build_classifier(prepared.model_dir, task, labels, cfg.dropout)
-    frozen = freeze_word_embeddings(model, cfg.freeze_embeddings)
-    if frozen:
-        log.info("word embeddings frozen (%s weights of %s; --freeze-embeddings %s)", f"{frozen:,}",
-                 f"{sum(p.numel() for p in model.parameters()):,}", cfg.freeze_embeddings)
+    frozen = apply_freezing(model, cfg.freeze_embeddings, cfg.freeze_layers)
     train_loss = make_loss(task, class_weights)
     eval_loss = make_loss(task)
     key = headline(task)
@@ -120,7 +117,7 @@ def run(cfg: TrainConfig, prepared: Prepared) -> TrainResult:
             examples=len(parts["train"]), epochs=fitted.epochs_run, best_epoch=fitted.best_epoch,
             stopped_early=fitted.stopped_early, steps=fitted.steps, history=fitted.history,
             step_losses=fitted.step_losses)
-        metrics["train"]["frozen_embedding_weights"] = frozen
+        metrics["train"].update(frozen)
         metrics["data"] = summary.as_dict()
         steps.add_baseline(metrics, baseline, ensemble, fitted.seconds)
         steps.write_run(tmp, cfg, model, tokenizer, metrics, task, labels, TRANSFORMERS,

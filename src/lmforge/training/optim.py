@@ -52,6 +52,67 @@ def freeze_word_embeddings(model: Any, setting: str) -> int:
     return int(weight.numel())
 
 
+def apply_freezing(model: Any, freeze_embeddings: str, freeze_layers: int) -> dict[str, int]:
+    """--freeze-embeddings then --freeze-layers on a fresh model, logged; the counts go to
+    ``metrics.json`` ``train``."""
+    import logging
+
+    words = freeze_word_embeddings(model, freeze_embeddings)
+    layers = freeze_bottom_layers(model, freeze_layers)
+    total = sum(p.numel() for p in model.parameters())
+    if words:
+        logging.getLogger(__name__).info(
+            "word embeddings frozen (%s weights of %s; --freeze-embeddings %s)", f"{words:,}",
+            f"{total:,}", freeze_embeddings)
+    if layers:
+        logging.getLogger(__name__).info(
+            "embeddings and the bottom %d layers frozen (%s more weights; --freeze-layers)",
+            freeze_layers, f"{layers:,}")
+    return {"frozen_embedding_weights": words, "frozen_layers": freeze_layers,
+            "frozen_weights": words + layers,
+            "trained_weights": sum(p.numel() for p in model.parameters() if p.requires_grad)}
+
+
+def freeze_bottom_layers(model: Any, n_layers: int) -> int:
+    """Freeze the embeddings and the first ``n_layers`` transformer layers (--freeze-layers);
+    return how many weights that froze. Nothing below the lowest trainable layer needs a
+    gradient, so autograd's backward pass stops there."""
+    from lmforge.errors import ConfigError
+
+    if n_layers == 0:
+        return 0
+    layers = transformer_layers(model)
+    if layers is None:
+        raise ConfigError(f"freeze_layers: cannot find the transformer layers of this "
+                          f"{type(model).__name__}; use --freeze-layers 0")
+    if n_layers >= len(layers):
+        raise ConfigError(f"freeze_layers: the encoder has {len(layers)} layers, so at most "
+                          f"{len(layers) - 1} can be frozen (the head needs one to adapt); "
+                          f"got {n_layers}")
+    frozen = 0
+    embeddings = model.get_input_embeddings()
+    owner = getattr(model.base_model, "embeddings", embeddings)  # positions, types, LayerNorm too
+    for module in (owner, *layers[:n_layers]):
+        for param in module.parameters():
+            if param.requires_grad:
+                param.requires_grad_(False)
+                frozen += param.numel()
+    return frozen
+
+
+def transformer_layers(model: Any) -> Any:
+    """The list of transformer blocks of a transformers encoder (BERT, XLM-R, MPNet,
+    DistilBERT layouts), or None."""
+    base = model.base_model
+    for path in ("encoder.layer", "transformer.layer", "layers"):
+        found = base
+        for part in path.split("."):
+            found = getattr(found, part, None)
+        if found is not None:
+            return found
+    return None
+
+
 def linear_warmup_decay(optimizer: Any, warmup_steps: int, total_steps: int) -> Any:
     import torch
 

@@ -116,7 +116,7 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
     from lmforge.rundir import atomic_run_dir, refuse_existing
     from lmforge.training import steps
     from lmforge.training.loop import LoopSettings, fit
-    from lmforge.training.optim import freeze_word_embeddings
+    from lmforge.training.optim import apply_freezing
     from lmforge.training.tracking import tracking
 
     check_token_config(cfg)
@@ -172,10 +172,7 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
 
     set_seed(cfg.seed)  # the new head's initialisation depends on it
     model = build_token_classifier(model_dir, labels, cfg.dropout)
-    frozen = freeze_word_embeddings(model, cfg.freeze_embeddings)  # e5's 250k pieces: auto
-    if frozen:
-        log.info("word embeddings frozen (%s weights; --freeze-embeddings %s)", f"{frozen:,}",
-                 cfg.freeze_embeddings)
+    frozen = apply_freezing(model, cfg.freeze_embeddings, cfg.freeze_layers)  # e5: auto
     key = headline_key(scheme)
 
     def tagger_of(m: Any) -> TokenTagger:
@@ -214,7 +211,7 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
             seconds=fitted.seconds, samples_seen=fitted.samples_seen,
             examples=len(parts["train"]), epochs=fitted.epochs_run, best_epoch=fitted.best_epoch,
             stopped_early=fitted.stopped_early, steps=fitted.steps, history=fitted.history)
-        metrics["train"]["frozen_embedding_weights"] = frozen
+        metrics["train"].update(frozen)
         metrics["data"] = {
             **data.as_dict(), "splits": {k: len(v) for k, v in parts.items()},
             "split_from": split_from, "tags": labels, "unseen_tags": unseen,
