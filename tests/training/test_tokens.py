@@ -136,13 +136,19 @@ def test_serve_returns_entities_with_offsets(ner_run: Any) -> None:
 
 
 def test_character_level_chinese_predicts_character_offsets(tmp_path: Path,
-                                                           tiny_model_dir: Path) -> None:
+                                                           tiny_model_dir: Path,
+                                                           caplog: Any) -> None:
+    """Also: no --task given, the .conll file is detected as token classification."""
+    import logging
+
     import lmforge
 
     data = write_conll(tmp_path / "zh.conll", zh_sentences(30))
-    with session_rng_kept():
+    with session_rng_kept(), caplog.at_level(logging.INFO, logger="lmforge"):
         run = lmforge.train(data=str(data), out=str(tmp_path / "run"), model=str(tiny_model_dir),
-                            task="tokens", epochs=1, baseline=False, **TINY).run_dir
+                            epochs=1, baseline=False, **TINY).run_dir
+    assert "a .conll file (CoNLL: token<TAB>tag lines): token classification" in caplog.text
+    assert "task: tokens" in (run / "config.yaml").read_text(encoding="utf-8")
     assert json.loads((run / "tokens.json").read_text())["unit"] == "char"
     row = lmforge.predict(run, ["张伟 去北京了。"])[0]
     assert row["tokens"] == list("张伟去北京了。") and row["spans"][2] == [3, 4]

@@ -4,6 +4,8 @@ pre-train-then-fine-tune pipeline call this."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from pathlib import Path
 
 from lmforge.config.train import TrainConfig
@@ -13,6 +15,7 @@ from lmforge.training.steps import TrainResult
 
 def train_classifier(cfg: TrainConfig) -> TrainResult:
     """Write the run directory ``cfg.out`` for a validated ``cfg``."""
+    cfg = _detect_token_task(cfg)
     if cfg.task == "tokens":  # token classification: its own reader and recipe
         from lmforge.training.tokens import train_tokens
 
@@ -30,6 +33,21 @@ def train_classifier(cfg: TrainConfig) -> TrainResult:
         _refuse_scale_flags(cfg, prepared.method)
     recipe = {"finetune": finetune, "setfit": setfit, "tfidf": tfidf}[prepared.method]
     return recipe.run(prepared.config, prepared)
+
+
+def _detect_token_task(cfg: TrainConfig) -> TrainConfig:
+    """--task auto on a CoNLL file or token JSONL trains token classification (as inspect
+    does), said in the log; the run's config.yaml records ``task: tokens``."""
+    if cfg.task != "auto" or not cfg.data:
+        return cfg
+    from lmforge.data.conll import token_file_reason
+
+    reason = token_file_reason(cfg.data)
+    if reason is None:
+        return cfg
+    logging.getLogger(__name__).info("--task auto: %s is %s: token classification "
+                                     "(--task tokens)", cfg.data, reason)
+    return dataclasses.replace(cfg, task="tokens")
 
 
 def _refuse_scale_flags(cfg: TrainConfig, method: str) -> None:
