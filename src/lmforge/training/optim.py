@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+log = logging.getLogger(__name__)
 NO_DECAY_MARKERS = ("bias", "LayerNorm.weight", "layer_norm.weight", "layernorm.weight", "norm.weight")
 
 
@@ -55,17 +57,15 @@ def freeze_word_embeddings(model: Any, setting: str) -> int:
 def apply_freezing(model: Any, freeze_embeddings: str, freeze_layers: int) -> dict[str, int]:
     """--freeze-embeddings then --freeze-layers on a fresh model, logged; the counts go to
     ``metrics.json`` ``train``."""
-    import logging
-
     words = freeze_word_embeddings(model, freeze_embeddings)
     layers = freeze_bottom_layers(model, freeze_layers)
     total = sum(p.numel() for p in model.parameters())
     if words:
-        logging.getLogger(__name__).info(
+        log.info(
             "word embeddings frozen (%s weights of %s; --freeze-embeddings %s)", f"{words:,}",
             f"{total:,}", freeze_embeddings)
     if layers:
-        logging.getLogger(__name__).info(
+        log.info(
             "embeddings and the bottom %d layers frozen (%s more weights; --freeze-layers)",
             freeze_layers, f"{layers:,}")
     return {"frozen_embedding_weights": words, "frozen_layers": freeze_layers,
