@@ -53,17 +53,18 @@ def test_freeze_layers_keeps_the_bottom_layer_and_embeddings(tmp_path: Path,
     from safetensors.torch import load_file
 
     run = train_run(tmp_path, tiny_model_dir, freeze_layers=1, epochs=1, lr=1e-3)
+    def fixed(key: str) -> bool:
+        return ".embeddings." in f".{key}" or ".layer.0." in key
+
     before = load_file(str(tiny_model_dir / "model.safetensors"))
     after = load_file(str(run / "model" / "model.safetensors"))
     for key, weight in before.items():
-        fixed = ".embeddings." in f".{key}" or ".layer.0." in key
         if key.startswith("cls.") or key not in after:
             continue  # the pre-training heads are not part of the classifier
-        assert torch.equal(weight, after[key]) == fixed, key
+        assert torch.equal(weight, after[key]) == fixed(key), key
     train = json.loads((run / "metrics.json").read_text())["train"]
     assert train["frozen_layers"] == 1
-    assert train["frozen_weights"] == sum(
-        w.numel() for k, w in after.items() if ".embeddings." in f".{k}" or ".layer.0." in k)
+    assert train["frozen_weights"] == sum(w.numel() for k, w in after.items() if fixed(k))
     assert train["trained_weights"] == sum(w.numel() for w in after.values()) - train[
         "frozen_weights"]
 
@@ -76,3 +77,19 @@ def test_freeze_layers_refuses_all_layers(tmp_path: Path, tiny_model_dir: Path) 
     assert not (tmp_path / "run").exists()
     with pytest.raises(ConfigError, match="freeze_layers: must be >= 0"):
         train_run(tmp_path, tiny_model_dir, freeze_layers=-1)
+
+
+def test_freeze_layers_names_a_model_without_known_layers() -> None:
+    import torch
+
+    from lmforge.errors import ConfigError
+    from lmforge.training.optim import freeze_bottom_layers
+
+    class Odd(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.base_model = torch.nn.Linear(2, 2)
+
+    with pytest.raises(ConfigError, match="freeze_layers: cannot find the transformer layers "
+                                          "of this Odd; use --freeze-layers 0"):
+        freeze_bottom_layers(Odd(), 1)

@@ -90,9 +90,11 @@ def freeze_bottom_layers(model: Any, n_layers: int) -> int:
                           f"{len(layers) - 1} can be frozen (the head needs one to adapt); "
                           f"got {n_layers}")
     frozen = 0
-    embeddings = model.get_input_embeddings()
-    owner = getattr(model.base_model, "embeddings", embeddings)  # positions, types, LayerNorm too
-    for module in (owner, *layers[:n_layers]):
+    # the whole embeddings block where there is one: positions, types and LayerNorm too
+    embeddings = getattr(model.base_model, "embeddings", None)
+    if embeddings is None:
+        embeddings = model.get_input_embeddings()
+    for module in (embeddings, *layers[:n_layers]):
         for param in module.parameters():
             if param.requires_grad:
                 param.requires_grad_(False)
