@@ -93,3 +93,19 @@ def test_freeze_layers_names_a_model_without_known_layers() -> None:
     with pytest.raises(ConfigError, match="freeze_layers: cannot find the transformer layers "
                                           "of this Odd; use --freeze-layers 0"):
         freeze_bottom_layers(Odd(), 1)
+
+
+@pytest.mark.parametrize("flags", [{"freeze_layers": 2}, {"freeze_embeddings": "yes"}])
+def test_freezing_is_refused_where_nothing_is_fine_tuned(tmp_path: Path, flags: dict) -> None:
+    """TF-IDF has no encoder to freeze: an error naming the flag, not a flag silently ignored."""
+    import lmforge
+    from lmforge.errors import ConfigError
+    from tests.conftest import sentiment_rows, write_csv
+
+    data = write_csv(tmp_path / "reviews.csv", sentiment_rows(60))
+    name = next(iter(flags))
+    with pytest.raises(ConfigError, match=rf"{name}: only fine-tuning freezes encoder weights; "
+                                          r"this run is tfidf\. Drop --" + name.replace("_", "-")):
+        lmforge.train(data=str(data), out=str(tmp_path / "run"), model="tfidf",
+                      show_progress=False, **flags)
+    assert not (tmp_path / "run").exists()

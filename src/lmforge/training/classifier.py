@@ -31,6 +31,7 @@ def train_classifier(cfg: TrainConfig) -> TrainResult:
     prepared = prepare(cfg)
     if prepared.method != "finetune":
         _refuse_scale_flags(cfg, prepared.method)
+        _refuse_freezing(cfg, prepared.method)
     recipe = {"finetune": finetune, "setfit": setfit, "tfidf": tfidf}[prepared.method]
     return recipe.run(prepared.config, prepared)
 
@@ -58,3 +59,17 @@ def _refuse_scale_flags(cfg: TrainConfig, method: str) -> None:
         raise ConfigError(f"{'resume' if cfg.resume else 'processes'}: only classifier "
                           f"fine-tuning checkpoints and trains data-parallel; this run is {method}: "
                           "run it again from the start, in one process.")
+
+
+def _refuse_freezing(cfg: TrainConfig, method: str) -> None:
+    """--freeze-layers / --freeze-embeddings yes act on fine-tuning's encoder; SetFit tunes the
+    whole encoder contrastively and TF-IDF has none, so asking for them there is an error, not a
+    flag silently ignored."""
+    asked = [name for name, on in (("freeze_layers", cfg.freeze_layers > 0),
+                                   ("freeze_embeddings", cfg.freeze_embeddings == "yes")) if on]
+    if asked:
+        from lmforge.errors import ConfigError
+
+        raise ConfigError(f"{'/'.join(asked)}: only fine-tuning freezes encoder weights; this run "
+                          f"is {method}. Drop --{asked[0].replace('_', '-')}, or fine-tune "
+                          "(--method finetune with an encoder --model).")
