@@ -17,10 +17,11 @@ ACCURACY_ZH_E5 = 0.68
 
 
 def test_sentiment_en_full_data_reaches_082(tmp_path: Path) -> None:
-    """Full Rotten Tomatoes, 20% stratified test split, seed 0 (HF Trainer: 0.815)."""
+    """Full Rotten Tomatoes, 20% stratified test split, seed 0 (HF Trainer: 0.815). One epoch:
+    measured 0.837 (two epochs, the old setting, cost CI about 7 more minutes)."""
     result = lmforge.train(
         data=str(SHARED_DATA / "sentiment_en_rotten_tomatoes.csv"), out=str(tmp_path / "run"),
-        test_fraction=0.2, validation_fraction=0.1, seed=0, epochs=2, lr=1e-4,
+        test_fraction=0.2, validation_fraction=0.1, seed=0, epochs=1, lr=1e-4,
         batch_size=32, max_length=64, show_progress=False,
     )
     test = result.metrics["test"]
