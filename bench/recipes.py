@@ -84,6 +84,14 @@ def run_tfidf(data: Path, test: Path, out: Path) -> dict[str, Any]:
             "test_n": m["test"].get("n")}
 
 
+def field_value(item: str) -> tuple[str, str]:
+    """--set FIELD=VALUE as (field, value); anything else is a usage error naming the argument."""
+    field, sep, value = item.partition("=")
+    if not sep or not field:
+        raise argparse.ArgumentTypeError(f"{item!r}: expected FIELD=VALUE, e.g. freeze_layers=4")
+    return field, value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
@@ -95,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zh-train-samples", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", type=Path, default=None)
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", type=field_value,
                         help="override a recipe value (a training-config field), e.g. freeze_layers=4")
     args = parser.parse_args(argv)
-    sets = dict(item.split("=", 1) for item in args.set)  # coerced to the field's type by train
+    sets = dict(args.set)  # values coerced to the field's type by train
     logging.basicConfig(level=logging.WARNING)
     work = args.work or Path(tempfile.mkdtemp(prefix="lmforge-recipes-"))
     work.mkdir(parents=True, exist_ok=True)
