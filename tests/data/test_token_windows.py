@@ -1,4 +1,5 @@
-"""Labels on first sub-words, and long sentences read as windows of whole tokens."""
+"""Labels on first sub-words (or all of them), and long sentences read as windows of whole
+tokens."""
 
 from __future__ import annotations
 
@@ -6,8 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
-from lmforge.data.token_windows import IGNORE, encode_sentences, owners, stitch, word_windows
+from lmforge.data.token_windows import (
+    IGNORE,
+    continuation_ids,
+    encode_sentences,
+    owners,
+    stitch,
+    word_windows,
+)
 
 
 def test_windows_cover_every_token_once_owned() -> None:
@@ -36,7 +45,7 @@ def test_labels_on_first_subword_and_stitching(tiny_model_dir: Path) -> None:
     pieces = len(tokenizer("unbelievably", add_special_tokens=False)["input_ids"])
     assert pieces > 1 and first[1] == 0 and first[2:1 + pieces] == [IGNORE] * (pieces - 1)
     # each token predicted once, by the row whose label at that position is the token's own
-    predicted = sorted(t for r, p in enumerate(rows.predicts) if rows.owner[r] == 0 for t, _ in p)
+    predicted = sorted(t for r, p in enumerate(rows.predicts) if rows.owner[r] == 0 for t, _, _ in p)
     assert predicted == list(range(len(sentence)))
     fake = [np.eye(len(sentence) + 8)[np.clip(lab, 0, None)] for lab in map(np.array, rows.labels)]
     stitched = stitch(fake, rows, [len(sentence), 1])
@@ -49,3 +58,46 @@ def test_a_bare_word_start_marker_is_dropped() -> None:
     assert _without_bare_space([5, 9], {5}) == [9]  # '▁', '江' -> '江'
     assert _without_bare_space([5], {5}) == [5]  # a lone marker stays (the token is not lost)
     assert _without_bare_space([7, 5], {5}) == [7, 5]
+
+
+def test_continuation_ids_map_b_to_i_tags() -> None:
+    labels = ["O", "B-PER", "I-PER", "B-LOC"]  # no I-LOC in the training tags
+    assert continuation_ids(labels, bio=True) == [0, 2, 2, 3]
+    assert continuation_ids(labels, bio=False) is None
+
+
+def test_all_pieces_labelled_plain_tags_read_from_the_mean(tiny_model_dir: Path) -> None:
+    from lmforge.models.build import load_tokenizer
+
+    tokenizer: Any = load_tokenizer(tiny_model_dir)
+    sentence = ["unbelievably", "here"]
+    n = len(tokenizer("unbelievably", add_special_tokens=False)["input_ids"])
+    assert n > 1
+    rows = encode_sentences(tokenizer, [sentence], 32, [[1, 2]], pieces="all")
+    assert rows.labels[0] == [IGNORE] + [1] * n + [2, IGNORE]
+    assert rows.predicts[0] == [(0, 1, n), (1, 1 + n, 1)]
+    # the first piece says tag 0, the later ones say tag 1 more strongly: the mean reads 1
+    logits = np.zeros((n + 3, 3), dtype=np.float32)
+    logits[1, 0] = 1.0
+    logits[2:1 + n, 1] = 1.0
+    logits[1 + n, 2] = 1.0
+    assert stitch([logits], rows, [2])[0].argmax(axis=1).tolist() == [1, 2]
+    first = encode_sentences(tokenizer, [sentence], 32, [[1, 2]])  # the default: first piece
+    assert stitch([logits], first, [2])[0].argmax(axis=1).tolist() == [0, 2]
+
+
+def test_all_pieces_bio_later_pieces_get_the_i_tag(tiny_model_dir: Path) -> None:
+    from lmforge.models.build import load_tokenizer
+
+    tokenizer: Any = load_tokenizer(tiny_model_dir)
+    n = len(tokenizer("unbelievably", add_special_tokens=False)["input_ids"])
+    labels = ["O", "B-PER", "I-PER"]
+    rows = encode_sentences(tokenizer, [["unbelievably", "here"]], 32, [[1, 0]], pieces="all",
+                            continuation=continuation_ids(labels, bio=True))
+    assert rows.labels[0] == [IGNORE, 1] + [2] * (n - 1) + [0, IGNORE]
+    assert rows.predicts[0][0] == (0, 1, 1)  # a BIO tag is read from the first piece
+    unseen = encode_sentences(tokenizer, [["unbelievably"]], 32, [[IGNORE]], pieces="all",
+                              continuation=continuation_ids(labels, bio=True))
+    assert unseen.labels[0] == [IGNORE] * (n + 2)  # a tag the training set lacks stays ignored
+    with pytest.raises(ValueError, match="pieces"):
+        encode_sentences(tokenizer, [["x"]], 32, pieces="some")

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from lmforge.cli import main
 from tests.helpers import session_rng_kept
-from tests.token_data import ner_sentences, write_conll, write_jsonl, zh_sentences
+from tests.token_data import ner_sentences, pos_sentences, write_conll, write_jsonl, zh_sentences
 
 TINY = {"show_progress": False, "batch_size": 8, "eval_batch_size": 16, "lr": 5e-3,
         "max_length": 12}
@@ -152,6 +153,59 @@ def test_character_level_chinese_predicts_character_offsets(tmp_path: Path,
     assert json.loads((run / "tokens.json").read_text())["unit"] == "char"
     row = lmforge.predict(run, ["张伟 去北京了。"])[0]
     assert row["tokens"] == list("张伟去北京了。") and row["spans"][2] == [3, 4]
+
+
+def test_plain_tags_label_every_piece_through_pytorch_onnx_and_old_runs(
+        tmp_path: Path, tiny_model_dir: Path) -> None:
+    """--label-pieces auto on part-of-speech tags labels every sub-word (run_ner's
+    label_all_tokens) and reads the mean; the loaded run, its ONNX export and a run dir from
+    before "pieces" (read as first) all follow tokens.json."""
+    import lmforge
+    from lmforge.errors import RunDirError
+
+    sentences = [[("unbelievably", "ADV")] + s for s in pos_sentences(40)]
+    data = write_conll(tmp_path / "pos.conll", sentences)
+    with session_rng_kept():
+        run = lmforge.train(data=str(data), out=str(tmp_path / "run"), model=str(tiny_model_dir),
+                            task="tokens", epochs=1, baseline=False, **TINY).run_dir
+    meta = json.loads((run / "tokens.json").read_text())
+    assert meta["scheme"] == "tags" and meta["pieces"] == "all"
+    assert "label_pieces: all" in (run / "config.yaml").read_text(encoding="utf-8")
+    tagger = lmforge.load(run)
+    words = [[w for w, _ in s] for s in pos_sentences(6, seed=4)]
+    words[0].insert(0, "unbelievably")  # several sub-words: read from their mean
+    assert tagger.pieces == "all"
+    out = tmp_path / "onnx"
+    assert main(["-q", "export", str(run), "--out", str(out)]) == 0
+    onnx = lmforge.load(out)
+    assert onnx.backend == "onnx" and onnx.pieces == "all"
+    assert np.allclose(np.concatenate(onnx.token_logits(words)),
+                       np.concatenate(tagger.token_logits(words)), atol=1e-4)
+    import dataclasses
+
+    first = dataclasses.replace(tagger, pieces="first").token_logits(words)[0]
+    assert not np.allclose(first[0], tagger.token_logits(words)[0][0])  # mean != first piece
+    meta.pop("pieces")  # a run written before label_pieces: first sub-word only
+    (run / "tokens.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert lmforge.load(run).pieces == "first"
+    (run / "tokens.json").write_text(json.dumps({**meta, "pieces": "last"}), encoding="utf-8")
+    with pytest.raises(RunDirError, match='"pieces" must be one of'):
+        lmforge.load(run)
+
+
+def test_label_pieces_is_refused_outside_token_runs(tmp_path: Path, tiny_model_dir: Path,
+                                                   capsys: Any) -> None:
+    import lmforge
+    from lmforge.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="label_pieces: only token classification"):
+        lmforge.train(data="x.csv", out=str(tmp_path / "a"), task="single", label_pieces="all")
+    texts = tmp_path / "texts.csv"
+    texts.write_text("text,label\n" + "good film,pos\nbad film,neg\n" * 10, encoding="utf-8")
+    code = main(["-q", "train", "--data", str(texts), "--out", str(tmp_path / "b"), "--model",
+                 str(tiny_model_dir), "--label-pieces", "first"])
+    assert code == 2 and "is not token data" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
 
 
 @pytest.fixture

@@ -102,6 +102,12 @@ class TrainConfig:
     train_windows: int | None = None
     """--long-text window: windows per text drawn at random each training epoch (default: all,
     up to --max-windows); 1 trains on one random window per text per epoch, the cheapest."""
+    label_pieces: Literal["auto", "first", "all"] = "auto"
+    """--task tokens: which sub-words of a token carry its tag in training. first (Hugging Face
+    run_ner's default: later sub-words are ignored by the loss), all (run_ner's
+    label_all_tokens: a BIO tag's later sub-words get its I- tag and the tag is read from the
+    first; a plain tag goes on every sub-word and is read from the mean of their logits), or
+    auto: all for plain tags such as part of speech, first for BIO entities."""
     seed: int = 0
     """One seed for the split, initialisation, shuffling and dropout."""
     weight_decay: float = 0.01
@@ -232,6 +238,9 @@ class TrainConfig:
                             f"{self.pair!r}")
         if self.pair and self.text_col:
             problems.append("pair/text_col: give one of them: --pair names both texts of a pair")
+        if self.label_pieces != "auto" and self.task not in ("auto", "tokens"):
+            problems.append(f"label_pieces: only token classification (--task tokens) labels "
+                            f"sub-words; this is --task {self.task}. Drop --label-pieces")
         if self.pair and self.long_text == "window":
             problems.append("long_text: window reads one long text as windows; a sentence pair "
                             "is shortened with longest_first. Drop --long-text window for pairs")

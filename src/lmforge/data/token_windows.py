@@ -1,8 +1,13 @@
-"""Sentences of tokens -> model rows, with labels on each token's first sub-word.
+"""Sentences of tokens -> model rows, with labels on each token's sub-words.
 
-Each token (word, or character for Chinese) is split into sub-words once; the label
-goes on its first sub-word and the others get -100 (ignored by the loss), as in Hugging
-Face's ``run_ner``. A sentence longer than ``max_length`` sub-words is never cut: it is
+Each token (word, or character for Chinese) is split into sub-words once. With
+``pieces="first"`` the label goes on its first sub-word and the others get -100 (ignored by
+the loss), as in Hugging Face's ``run_ner``; the token's tag is read from that sub-word.
+With ``pieces="all"`` (``run_ner``'s ``label_all_tokens``) every sub-word is labelled: a
+BIO tag's later sub-words get the type's I- tag (``continuation_ids``) and the tag is still
+read from the first; a plain tag (part of speech) goes on every sub-word and is read from
+the mean of their logits, so a Chinese word's last characters (its suffix) have their say.
+A sentence longer than ``max_length`` sub-words is never cut: it is
 read as windows of whole tokens, neighbours sharing a quarter of their tokens, each
 framed by the model's special tokens. Every token is predicted by the window where it has
 the most context on both sides (``stitch``), so the sentence's tags come back whole.
@@ -20,9 +25,10 @@ IGNORE = -100  # the loss's ignore_index: sub-words after the first, special tok
 @dataclass
 class TokenRows:
     input_ids: list[list[int]]
-    labels: list[list[int]]  # IGNORE except at the first sub-word of each token
+    labels: list[list[int]]  # IGNORE at special tokens (and later sub-words with pieces="first")
     owner: list[int]  # the sentence of each row
-    predicts: list[list[tuple[int, int]]]  # per row: (token index, row position) it predicts
+    # per row: (token index, row position of its first sub-word, sub-words read) it predicts
+    predicts: list[list[tuple[int, int, int]]]
     n_sentences: int
     n_windowed: int = 0  # sentences read as several windows
     n_tokens_cut: int = 0  # tokens with more sub-words than a window holds (tail sub-words dropped)
@@ -115,10 +121,29 @@ def owners(windows: Sequence[tuple[int, int]], n_tokens: int) -> list[int]:
     return best
 
 
+PIECES = ("first", "all")  # which sub-words of a token carry its label (tokens.json "pieces")
+
+
+def continuation_ids(labels: Sequence[str], bio: bool) -> list[int] | None:
+    """For BIO tags, the label id of a token's later sub-words for each tag id: B-X -> I-X
+    (X's own tag when there is no I-X), others unchanged; None for plain tags."""
+    if not bio:
+        return None
+    index = {tag: i for i, tag in enumerate(labels)}
+    return [index.get("I-" + tag[2:], i) if tag.startswith("B-") else i
+            for i, tag in enumerate(labels)]
+
+
 def encode_sentences(tokenizer: Any, sentences: Sequence[Sequence[str]], max_length: int,
-                     tag_ids: Sequence[Sequence[int]] | None = None) -> TokenRows:
+                     tag_ids: Sequence[Sequence[int]] | None = None, pieces: str = "first",
+                     continuation: Sequence[int] | None = None) -> TokenRows:
     """Rows the model reads for ``sentences`` (lists of tokens); ``tag_ids`` (one per token)
-    become the rows' labels."""
+    become the rows' labels, on the first sub-word or, with ``pieces="all"``, on every one
+    (later ones mapped through ``continuation`` for BIO tags, which are then read from the
+    first sub-word; plain tags are read from the mean over the token's sub-words)."""
+    if pieces not in PIECES:
+        raise ValueError(f"pieces must be one of {PIECES}, got {pieces!r}")
+    every = pieces == "all"
     before, after = special_frame(tokenizer)
     budget = max(1, max_length - len(before) - len(after))
     rows = TokenRows(input_ids=[], labels=[], owner=[], predicts=[], n_sentences=len(sentences))
@@ -135,10 +160,13 @@ def encode_sentences(tokenizer: Any, sentences: Sequence[Sequence[str]], max_len
         for w, (start, end) in enumerate(windows):
             ids, labels, predicts = list(before), [IGNORE] * len(before), []
             for i in range(start, end):
+                width = len(cut[i]) if every and continuation is None else 1
                 if owner_of[i] == w:
-                    predicts.append((i, len(ids)))
-                labels += [tag_ids[s][i] if tag_ids is not None else IGNORE]
-                labels += [IGNORE] * (len(cut[i]) - 1)
+                    predicts.append((i, len(ids), width))
+                tag = tag_ids[s][i] if tag_ids is not None else IGNORE
+                later = IGNORE if not every else (
+                    continuation[tag] if continuation is not None and tag != IGNORE else tag)
+                labels += [tag] + [later] * (len(cut[i]) - 1)
                 ids += cut[i]
             ids += after
             labels += [IGNORE] * len(after)
@@ -151,13 +179,15 @@ def encode_sentences(tokenizer: Any, sentences: Sequence[Sequence[str]], max_len
 
 def stitch(row_logits: Sequence[Any], rows: TokenRows, lengths: Sequence[int]) -> list[Any]:
     """Each sentence's (tokens, labels) logits from its rows' (positions, labels) logits: each
-    token takes the row of the window that predicts it (``owners``)."""
+    token takes the row of the window that predicts it (``owners``), the logits of its first
+    sub-word or the mean over the sub-words it is read from."""
     import numpy as np
 
     n_labels = row_logits[0].shape[-1] if len(row_logits) else 0
     out = [np.zeros((n, n_labels), dtype=np.float32) for n in lengths]
     for r, logits in enumerate(row_logits):
         sentence = out[rows.owner[r]]
-        for token, position in rows.predicts[r]:
-            sentence[token] = logits[position]
+        for token, position, width in rows.predicts[r]:
+            sentence[token] = (logits[position] if width == 1
+                               else logits[position:position + width].mean(axis=0))
     return out

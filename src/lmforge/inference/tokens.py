@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lmforge.data.conll import BIO, entities_of, join_tokens, split_text
-from lmforge.data.token_windows import TokenRows, encode_sentences, stitch
+from lmforge.data.token_windows import PIECES, TokenRows, continuation_ids, encode_sentences, stitch
 from lmforge.errors import DataError, RunDirError
 from lmforge.inference.long_texts import note_long_texts
 
@@ -58,13 +58,15 @@ class TokenTagger:
     backend: str = "pytorch"
     onnx_path: Path | None = None
     task: str = TASK
+    pieces: str = "first"  # sub-words a tag is read from (tokens.json "pieces"; data.token_windows)
 
     @property
     def classes_(self) -> list[str]:
         return list(self.labels)
 
     def encode(self, sentences: Sequence[Sequence[str]]) -> TokenRows:
-        return encode_sentences(self.tokenizer, sentences, self.max_length)
+        return encode_sentences(self.tokenizer, sentences, self.max_length, pieces=self.pieces,
+                                continuation=continuation_ids(self.labels, self.scheme == BIO))
 
     def row_logits(self, rows: TokenRows) -> list[Any]:
         """(row length, labels) logits of each row, in row order."""
@@ -182,6 +184,10 @@ def load_token_tagger(run_dir: Path, settings: dict[str, Any], batch_size: int |
     from lmforge.models.build import load_tokenizer
 
     meta = read_tokens_json(run_dir)
+    pieces = str(meta.get("pieces", "first"))  # runs written before "pieces" labelled the first
+    if pieces not in PIECES:
+        raise RunDirError(f"{run_dir / TOKENS_FILE}: \"pieces\" must be one of {PIECES}, got "
+                          f"{pieces!r}; the run was written by a newer lmforge, or edited")
     model_dir = run_dir / "model"
     onnx_path = onnx_path or (model_dir / ONNX_FILE if (model_dir / ONNX_FILE).is_file() else None)
     if onnx_path is not None:
@@ -195,4 +201,4 @@ def load_token_tagger(run_dir: Path, settings: dict[str, Any], batch_size: int |
                        scheme=str(meta.get("scheme", BIO)), unit=str(meta.get("unit", "word")),
                        max_length=int(settings.get("max_length", 128)),
                        batch_size=batch_size or int(settings.get("eval_batch_size", 64)),
-                       settings=settings, backend=backend, onnx_path=onnx_path)
+                       settings=settings, backend=backend, onnx_path=onnx_path, pieces=pieces)

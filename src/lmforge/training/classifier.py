@@ -21,6 +21,12 @@ def train_classifier(cfg: TrainConfig) -> TrainResult:
 
         _refuse_scale_flags(cfg, "token classification")
         return train_tokens(cfg)
+    if cfg.label_pieces != "auto":
+        from lmforge.errors import ConfigError
+
+        raise ConfigError(f"label_pieces: only token classification labels sub-words, and "
+                          f"{cfg.data} is not token data (CoNLL or token JSONL). Drop "
+                          "--label-pieces, or pass token data with --task tokens.")
     refuse_existing(Path(cfg.out), cfg.overwrite)  # fail before minutes of work, not after
     if cfg.resume:
         require_partial(Path(cfg.out))

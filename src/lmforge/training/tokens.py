@@ -106,7 +106,7 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
     from lmforge.baseline.crf import CRF_NAME, fit_crf_baseline
     from lmforge.baseline.run import compare_to_baseline
     from lmforge.data.conll import read_token_file
-    from lmforge.data.token_windows import IGNORE, encode_sentences
+    from lmforge.data.token_windows import IGNORE, continuation_ids, encode_sentences
     from lmforge.eval.token_metrics import headline_key, score_tags
     from lmforge.inference.tokens import TokenTagger
     from lmforge.inspect.token_checks import token_train_warnings
@@ -145,6 +145,7 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
     else:
         model_name, reason, model_dir = cfg.model, "given with --model", resolve_model_dir(cfg.model)
     resolved = dataclasses.replace(cfg, model=model_name, task="tokens",
+                                   label_pieces=label_pieces(cfg, scheme),
                                    data=str(Path(cfg.data).resolve()),
                                    validation=_abs(cfg.validation), test=_abs(cfg.test))
     if cfg.num_threads:
@@ -153,8 +154,11 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
         torch.set_num_threads(cfg.num_threads)
     tokenizer = load_tokenizer(model_dir)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    pieces = label_pieces(cfg, scheme)
+    continuation = continuation_ids(labels, scheme == BIO) if pieces == "all" else None
     encoded = {name: encode_sentences(tokenizer, [s.tokens for s in part], cfg.max_length,
-                                      [[index.get(t, IGNORE) for t in s.tags] for s in part])
+                                      [[index.get(t, IGNORE) for t in s.tags] for s in part],
+                                      pieces, continuation)
                for name, part in parts.items()}
     for name, rows in encoded.items():
         if rows.n_windowed or rows.n_tokens_cut:
@@ -178,7 +182,7 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
     def tagger_of(m: Any) -> TokenTagger:
         return TokenTagger(run_dir=Path(cfg.out), model=m, tokenizer=tokenizer, labels=labels,
                            scheme=scheme, unit=unit, max_length=cfg.max_length,
-                           batch_size=cfg.eval_batch_size, settings={})
+                           batch_size=cfg.eval_batch_size, settings={}, pieces=pieces)
 
     def score(m: Any, name: str, samples: bool = False) -> dict[str, Any]:
         part = parts[name]
@@ -224,13 +228,22 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
                     baseline["seconds"], baseline_label=f"{CRF_NAME} baseline")
                 log.info("%s", baseline["verdict"]["sentence"])
             metrics["baseline"] = baseline
-        write_token_run(tmp, resolved, model, tokenizer, metrics, labels, scheme, unit)
+        write_token_run(tmp, resolved, model, tokenizer, metrics, labels, scheme, unit, pieces)
     log.info("wrote %s", out)
     return TrainResult(run_dir=out, metrics=metrics, config=resolved)
 
 
+def label_pieces(cfg: TrainConfig, scheme: str) -> str:
+    """--label-pieces resolved: auto labels every sub-word of a plain tag (part of speech) and
+    the first of a BIO tag."""
+    if cfg.label_pieces != "auto":
+        return cfg.label_pieces
+    return "first" if scheme == BIO else "all"
+
+
 def write_token_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any,
-                    metrics: dict[str, Any], labels: list[str], scheme: str, unit: str) -> None:
+                    metrics: dict[str, Any], labels: list[str], scheme: str, unit: str,
+                    pieces: str) -> None:
     """model/, run.json, tokens.json, config.yaml, metrics.json, report.md, README.md."""
     import shutil
 
@@ -243,7 +256,8 @@ def write_token_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any,
     model.save_pretrained(str(tmp / "model"))
     tokenizer.save_pretrained(str(tmp / "model"))
     write_manifest(tmp, TOKENS)
-    write_json(tmp / TOKENS_FILE, {"labels": labels, "scheme": scheme, "unit": unit})
+    write_json(tmp / TOKENS_FILE, {"labels": labels, "scheme": scheme, "unit": unit,
+                                   "pieces": pieces})
     write_config(tmp, cfg)
     write_json(tmp / "metrics.json", metrics)
     if metrics["train"]["history"]:
