@@ -270,7 +270,7 @@ def check_windows(sentences: Sequence[Sentence], words: Sequence[int], subwords:
 def check_cut_tokens(cut: Sequence[tuple[Sentence, int, int]], budget: int,
                      unit: str) -> Finding | None:
     """Tokens with more sub-words than a window holds: their tail sub-words are dropped (the
-    only cut there is; the tag sits on the first sub-word)."""
+    only cut there is; the tag is read from the sub-words kept)."""
     if not cut:
         return None
     return Finding(

@@ -2,7 +2,8 @@
 
 Read top to bottom, ``train_tokens`` is the whole of it: read and check the CoNLL/JSONL
 file (BIO repaired, counted), split the sentences (seeded), choose the encoder, encode
-with labels on each token's first sub-word (long sentences as windows of whole tokens),
+with labels on each token's first sub-word or all of them (``--label-pieces``; long
+sentences as windows of whole tokens),
 fit the CRF baseline on the same split, fine-tune a token-classification head with the
 shared loop (``training.loop.fit``: early stopping on validation entity F1, or token
 accuracy for plain tags), score test and validation with seqeval, and write the run
