@@ -7,8 +7,8 @@ vs the CRF baseline, on the same fixed split.
 
 The defaults are the README rows: NER on 9,000 training sentences for 4 epochs, POS on
 12,000 for 3 (about 25 minutes each on 2 cores). ``--label-pieces`` is the training flag:
-auto labels every character of a word with its part of speech and reads the mean of their
-logits (``all``), and the first character of a BIO entity tag (``first``).
+auto (= first) tags a word's first character; ``all`` tags every character of a word with
+its part of speech and reads the mean of their logits (0.935 against first's 0.938 on POS).
 
 The default encoder is m3e-small, lmforge's Chinese-only encoder: one token per Chinese
 character (its 21k-piece Chinese vocabulary) and 4 layers, where multilingual-e5-small

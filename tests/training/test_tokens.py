@@ -157,9 +157,9 @@ def test_character_level_chinese_predicts_character_offsets(tmp_path: Path,
 
 def test_plain_tags_label_every_piece_through_pytorch_onnx_and_old_runs(
         tmp_path: Path, tiny_model_dir: Path) -> None:
-    """--label-pieces auto on part-of-speech tags labels every sub-word (run_ner's
+    """--label-pieces all on part-of-speech tags labels every sub-word (run_ner's
     label_all_tokens) and reads the mean; the loaded run, its ONNX export and a run dir from
-    before "pieces" (read as first) all follow tokens.json."""
+    before "pieces" (read as first) all follow tokens.json. auto resolves to first."""
     import lmforge
     from lmforge.errors import RunDirError
 
@@ -167,7 +167,8 @@ def test_plain_tags_label_every_piece_through_pytorch_onnx_and_old_runs(
     data = write_conll(tmp_path / "pos.conll", sentences)
     with session_rng_kept():
         run = lmforge.train(data=str(data), out=str(tmp_path / "run"), model=str(tiny_model_dir),
-                            task="tokens", epochs=1, baseline=False, **TINY).run_dir
+                            task="tokens", epochs=1, baseline=False, label_pieces="all",
+                            **TINY).run_dir
     meta = json.loads((run / "tokens.json").read_text())
     assert meta["scheme"] == "tags" and meta["pieces"] == "all"
     assert "label_pieces: all" in (run / "config.yaml").read_text(encoding="utf-8")

