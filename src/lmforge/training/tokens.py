@@ -146,7 +146,7 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
     else:
         model_name, reason, model_dir = cfg.model, "given with --model", resolve_model_dir(cfg.model)
     resolved = dataclasses.replace(cfg, model=model_name, task="tokens",
-                                   label_pieces=label_pieces(cfg, scheme),
+                                   label_pieces=label_pieces(cfg),
                                    data=str(Path(cfg.data).resolve()),
                                    validation=_abs(cfg.validation), test=_abs(cfg.test))
     if cfg.num_threads:
