@@ -3,7 +3,7 @@ vs the CRF baseline, on the same fixed split.
 
     .venv/bin/python bench/peoples_daily.py [--work DIR] [--model m3e-small]
         [--ner-train N] [--pos-train N] [--eval N] [--ner-epochs N] [--pos-epochs N]
-        [--label-pieces auto|first|all] [--threads N]
+        [--label-pieces auto|first|all] [--word-segments auto|yes|no] [--threads N]
 
 The defaults are the README rows: NER on 9,000 training sentences for 4 epochs, POS on
 12,000 for 3 (about 25 minutes each on 2 cores). ``--label-pieces`` is the training flag:
@@ -160,9 +160,11 @@ def run_task(task: str, files: dict[str, Path], work: Path,
         out=str(work / f"run_{task}"), overwrite=True, task="tokens", model=args.model,
         epochs=getattr(args, f"{task}_epochs"), lr=args.lr, batch_size=16, eval_batch_size=32,
         max_length=args.max_length, seed=SEED, num_threads=args.threads, show_progress=False,
-        early_stopping_patience=0, label_pieces=args.label_pieces)
+        early_stopping_patience=0, label_pieces=args.label_pieces,
+        word_segments=args.word_segments)
     metrics = result.metrics
     return {"task": task, "label_pieces": result.config.label_pieces,
+            "word_segments": result.config.word_segments,
             "epochs": getattr(args, f"{task}_epochs"),
             "minutes": (time.perf_counter() - started) / 60, "test": metrics["test"],
             "crf": metrics["baseline"]["test"], "crf_seconds": metrics["baseline"]["seconds"],
@@ -180,6 +182,7 @@ def main() -> None:
     parser.add_argument("--ner-epochs", type=int, default=4)
     parser.add_argument("--pos-epochs", type=int, default=3)
     parser.add_argument("--label-pieces", default="auto", choices=["auto", "first", "all"])
+    parser.add_argument("--word-segments", default="auto", choices=["auto", "yes", "no"])
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
@@ -192,7 +195,8 @@ def main() -> None:
               for task, train in (("ner", args.ner_train), ("pos", args.pos_train))}
     files = build(work, limits)
     print(f"model {args.model}, epochs NER {args.ner_epochs} / POS {args.pos_epochs}, lr {args.lr}, "
-          f"max length {args.max_length}, --label-pieces {args.label_pieces}; "
+          f"max length {args.max_length}, --label-pieces {args.label_pieces}, "
+          f"--word-segments {args.word_segments}; "
           f"subsets (seed {SEED}): NER train {args.ner_train}, POS train {args.pos_train}, "
           f"validation/test {args.eval} sentences each; CRF on the same subsets")
     results = []
@@ -200,7 +204,8 @@ def main() -> None:
         results.append(run_task(task, files[task], work, args))
         r = results[-1]
         print(f"  {task}: splits {r['splits']}, {r['epochs']} epochs, label pieces "
-              f"{r['label_pieces']}, {r['minutes']:.1f} min", flush=True)
+              f"{r['label_pieces']}, word segments {r['word_segments']}, {r['minutes']:.1f} min",
+              flush=True)
     print()
     print("| task | metric | fine-tuned | CRF | gain (points) | target | met | train s (model / CRF) |")
     print("|---|---|---:|---:|---:|---|---|---:|")

@@ -52,6 +52,14 @@ def zh_sentences(n: int, seed: int = 0) -> list[list[tuple[str, str]]]:
     return out
 
 
+def zh_pos_sentences(n: int, seed: int = 0) -> list[list[tuple[str, str]]]:
+    """Word-level Chinese part of speech (People's Daily tags): '张伟 去 北京 大学 了 。'."""
+    rng = random.Random(seed)
+    return [[(rng.choice(ZH_PEOPLE), "nr"), (rng.choice(["去", "到", "看"]), "v"),
+             (rng.choice(ZH_PLACES), "ns"), (rng.choice(["大学", "公司", "书店"]), "n"),
+             ("了", "u"), ("。", "w")] for _ in range(n)]
+
+
 def write_conll(path: Path, sentences: list[list[tuple[str, str]]]) -> Path:
     path.write_text("".join("".join(f"{t}\t{g}\n" for t, g in s) + "\n" for s in sentences),
                     encoding="utf-8")

@@ -101,3 +101,29 @@ def test_all_pieces_bio_later_pieces_get_the_i_tag(tiny_model_dir: Path) -> None
     assert unseen.labels[0] == [IGNORE] * (n + 2)  # a tag the training set lacks stays ignored
     with pytest.raises(ValueError, match="pieces"):
         encode_sentences(tokenizer, [["x"]], 32, pieces="some")
+
+
+def test_word_segments_alternate_token_by_token_and_restart_in_each_window(
+        tiny_model_dir: Path) -> None:
+    from lmforge.data.tokenize import PairIds, pad_batch
+    from lmforge.inference.onnx import pad_numpy
+    from lmforge.models.build import load_tokenizer
+
+    tokenizer: Any = load_tokenizer(tiny_model_dir)
+    sentence = ["北京", "大学", "的", "学生"] * 5  # 20 words, 35 characters: windows at 16
+    plain = encode_sentences(tokenizer, [sentence], max_length=16)
+    rows = encode_sentences(tokenizer, [sentence], max_length=16, segments=True)
+    assert rows.input_ids == plain.input_ids and rows.labels == plain.labels
+    assert len(rows.input_ids) > 1 and all(isinstance(r, PairIds) for r in rows.input_ids)
+    for row in rows.input_ids:
+        types = row.token_type_ids
+        assert len(types) == len(row) and types[0] == types[-1] == 0  # [CLS] ... [SEP]
+        assert types[1] == 0  # each window's first token is segment 0
+    first = rows.input_ids[0]
+    expected = [0] + [i % 2 for i, w in enumerate(sentence) for _ in w]  # 北京 0 0, 大学 1 1...
+    assert first.token_type_ids[:-1] == expected[: len(first) - 1]
+    batch = pad_batch(rows.input_ids, 0)
+    feed = pad_numpy(rows.input_ids, 0)
+    assert batch["token_type_ids"].tolist() == feed["token_type_ids"].tolist()
+    assert batch["token_type_ids"][0, 1:3].tolist() == [0, 0]  # 北 京: one word
+    assert batch["token_type_ids"][0, 3:5].tolist() == [1, 1]  # 大 学: the next

@@ -14,7 +14,14 @@ import pytest
 
 from lmforge.cli import main
 from tests.helpers import session_rng_kept
-from tests.token_data import ner_sentences, pos_sentences, write_conll, write_jsonl, zh_sentences
+from tests.token_data import (
+    ner_sentences,
+    pos_sentences,
+    write_conll,
+    write_jsonl,
+    zh_pos_sentences,
+    zh_sentences,
+)
 
 TINY = {"show_progress": False, "batch_size": 8, "eval_batch_size": 16, "lr": 5e-3,
         "max_length": 12}
@@ -194,6 +201,48 @@ def test_plain_tags_label_every_piece_through_pytorch_onnx_and_old_runs(
         lmforge.load(run)
 
 
+def test_chinese_words_get_segment_ids_through_pytorch_onnx_and_old_runs(
+        tmp_path: Path, tiny_model_dir: Path) -> None:
+    """--word-segments auto on word-level Chinese: the words' boundaries go in as alternating
+    segment ids, recorded in tokens.json; the ONNX graph takes them (same logits); a run dir
+    from before "segments" reads without them; English words get none."""
+    import dataclasses
+
+    import lmforge
+    from lmforge.errors import RunDirError
+
+    data = write_conll(tmp_path / "zh_pos.conll", zh_pos_sentences(40))
+    with session_rng_kept():
+        run = lmforge.train(data=str(data), out=str(tmp_path / "run"), model=str(tiny_model_dir),
+                            task="tokens", epochs=1, baseline=False, **TINY).run_dir
+    meta = json.loads((run / "tokens.json").read_text())
+    assert meta["unit"] == "word" and meta["segments"] is True
+    assert "word_segments: 'yes'" in (run / "config.yaml").read_text(encoding="utf-8")
+    tagger = lmforge.load(run)
+    words = [[w for w, _ in s] for s in zh_pos_sentences(6, seed=3)]
+    assert tagger.segments
+    with_segments = np.concatenate(tagger.token_logits(words))
+    without = np.concatenate(dataclasses.replace(tagger, segments=False).token_logits(words))
+    assert not np.allclose(with_segments, without)  # the segment ids reach the model
+    out = tmp_path / "onnx"
+    assert main(["-q", "export", str(run), "--out", str(out)]) == 0
+    onnx = lmforge.load(out)
+    assert onnx.backend == "onnx" and onnx.segments
+    assert np.allclose(np.concatenate(onnx.token_logits(words)), with_segments, atol=1e-4)
+    meta.pop("segments")  # a run written before word_segments
+    (run / "tokens.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert lmforge.load(run).segments is False
+    (run / "tokens.json").write_text(json.dumps({**meta, "segments": "yes"}), encoding="utf-8")
+    with pytest.raises(RunDirError, match='"segments" must be true or false'):
+        lmforge.load(run)
+    english = write_conll(tmp_path / "pos.conll", pos_sentences(20))
+    with session_rng_kept():
+        plain = lmforge.train(data=str(english), out=str(tmp_path / "en"),
+                              model=str(tiny_model_dir), task="tokens", epochs=1, baseline=False,
+                              **TINY).run_dir
+    assert json.loads((plain / "tokens.json").read_text())["segments"] is False
+
+
 def test_label_pieces_is_refused_outside_token_runs(tmp_path: Path, tiny_model_dir: Path,
                                                    capsys: Any) -> None:
     import lmforge
@@ -207,6 +256,8 @@ def test_label_pieces_is_refused_outside_token_runs(tmp_path: Path, tiny_model_d
                  str(tiny_model_dir), "--label-pieces", "first"])
     assert code == 2 and "is not token data" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+    with pytest.raises(ConfigError, match="word_segments: only token classification"):
+        lmforge.train(data="x.csv", out=str(tmp_path / "c"), task="single", word_segments="yes")
 
 
 @pytest.fixture

@@ -25,7 +25,9 @@ PARITY_SENTENCES = 64
 SAMPLE_SENTENCES = [["John", "Smith", "visited", "Paris", "."], ["张", "伟", "去", "北", "京", "。"]]
 
 
-def export_token_graph(model: Any, tokenizer: Any, path: Path, opset: int) -> None:
+def export_token_graph(model: Any, tokenizer: Any, path: Path, opset: int,
+                       segments: bool = False) -> None:
+    """ids + mask (+ segment ids for a ``--word-segments`` run) in, logits per position out."""
     import warnings
 
     import torch
@@ -35,19 +37,25 @@ def export_token_graph(model: Any, tokenizer: Any, path: Path, opset: int) -> No
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+        def forward(self, input_ids: Any, attention_mask: Any,
+                    token_type_ids: Any = None) -> Any:
+            extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
     sample = tokenizer(["an example to trace", "a second, longer example to trace the graph"],
                        padding=True, return_tensors="pt")
-    axes = {"input_ids": {0: "batch", 1: "sequence"},
-            "attention_mask": {0: "batch", 1: "sequence"}, "logits": {0: "batch", 1: "sequence"}}
+    inputs = ["input_ids", "attention_mask"]
+    if segments:
+        sample["token_type_ids"] = (torch.arange(sample["input_ids"].shape[1]) % 2).expand_as(
+            sample["input_ids"]).contiguous()
+        inputs.append("token_type_ids")
+    axes = {name: {0: "batch", 1: "sequence"} for name in [*inputs, "logits"]}
     model = model.to("cpu").float().eval()
     try:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")
-            torch.onnx.export(LogitsOnly(model), (sample["input_ids"], sample["attention_mask"]),
-                              str(path), input_names=["input_ids", "attention_mask"],
+            torch.onnx.export(LogitsOnly(model), tuple(sample[name] for name in inputs),
+                              str(path), input_names=inputs,
                               output_names=["logits"], dynamic_axes=axes, opset_version=opset,
                               do_constant_folding=True, dynamo=False)
     except Exception as exc:  # the exporter raises many untyped errors; all mean the same here
@@ -133,7 +141,8 @@ def export_token_run(config: ExportConfig) -> Any:
             shutil.copy2(source / name, tmp / name)
         write_manifest(tmp, TOKENS)
         fp32_path = model_dir / "model.fp32.onnx"
-        export_token_graph(original.model, original.tokenizer, fp32_path, config.opset)
+        export_token_graph(original.model, original.tokenizer, fp32_path, config.opset,
+                           original.segments)
         fp32 = load_token_tagger(tmp, settings, onnx_path=fp32_path)
         parity = {"fp32": token_parity(original, fp32, sentences, config.tolerance, "ONNX fp32")}
         final = fp32_path

@@ -21,6 +21,7 @@ TaskRequest = Literal["auto", "single", "multi", "regression", "tokens"]
 AUGMENT_SPEC = re.compile(r"^eda(?::(\d+))?$")
 MAX_COPIES = 32  # --augment eda:N: at most this many augmented copies per training text
 NEEDS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}  # --log-to value -> import name
+TOKEN_ONLY = ("label_pieces", "word_segments")  # fields only --task tokens reads
 
 
 def spec_problems(spec: str | None) -> list[str]:
@@ -108,6 +109,11 @@ class TrainConfig:
     label_all_tokens: a BIO tag's later sub-words get its I- tag and the tag is read from the
     first; a plain tag goes on every sub-word and is read from the mean of their logits), or
     auto: first (on People's Daily part of speech, all scored 0.935 against first's 0.938)."""
+    word_segments: Literal["auto", "yes", "no"] = "auto"
+    """--task tokens: mark where each token starts with segment ids that alternate from one
+    token to the next (the model's token-type embeddings), for pre-split words whose sub-words
+    carry no boundary (Chinese words read as bare characters). auto: yes for word-level
+    tokens of mostly Chinese/Japanese/Korean text on a model with two segment types."""
     seed: int = 0
     """One seed for the split, initialisation, shuffling and dropout."""
     weight_decay: float = 0.01
@@ -238,9 +244,10 @@ class TrainConfig:
                             f"{self.pair!r}")
         if self.pair and self.text_col:
             problems.append("pair/text_col: give one of them: --pair names both texts of a pair")
-        if self.label_pieces != "auto" and self.task not in ("auto", "tokens"):
-            problems.append(f"label_pieces: only token classification (--task tokens) labels "
-                            f"sub-words; this is --task {self.task}. Drop --label-pieces")
+        for name in TOKEN_ONLY:
+            if getattr(self, name) != "auto" and self.task not in ("auto", "tokens"):
+                problems.append(f"{name}: only token classification (--task tokens) uses it; "
+                                f"this is --task {self.task}. Drop --{name.replace('_', '-')}")
         if self.pair and self.long_text == "window":
             problems.append("long_text: window reads one long text as windows; a sentence pair "
                             "is shortened with longest_first. Drop --long-text window for pairs")

@@ -11,6 +11,11 @@ A sentence longer than ``max_length`` sub-words is never cut: it is
 read as windows of whole tokens, neighbours sharing a quarter of their tokens, each
 framed by the model's special tokens. Every token is predicted by the window where it has
 the most context on both sides (``stitch``), so the sentence's tags come back whole.
+With ``segments=True`` (``--word-segments``) each row also carries segment ids that
+alternate from one token to the next (0 for the window's first token and the special
+tokens, then 1, 0, ...): the word boundaries of pre-split words whose sub-words carry none
+(a Chinese word is read as its bare characters), fed through the model's segment
+(token-type) embeddings.
 """
 
 from __future__ import annotations
@@ -136,11 +141,15 @@ def continuation_ids(labels: Sequence[str], bio: bool) -> list[int] | None:
 
 def encode_sentences(tokenizer: Any, sentences: Sequence[Sequence[str]], max_length: int,
                      tag_ids: Sequence[Sequence[int]] | None = None, pieces: str = "first",
-                     continuation: Sequence[int] | None = None) -> TokenRows:
+                     continuation: Sequence[int] | None = None,
+                     segments: bool = False) -> TokenRows:
     """Rows the model reads for ``sentences`` (lists of tokens); ``tag_ids`` (one per token)
     become the rows' labels, on the first sub-word or, with ``pieces="all"``, on every one
     (later ones mapped through ``continuation`` for BIO tags, which are then read from the
-    first sub-word; plain tags are read from the mean over the token's sub-words)."""
+    first sub-word; plain tags are read from the mean over the token's sub-words). With
+    ``segments`` the rows are ``PairIds`` whose segment ids alternate token by token."""
+    from lmforge.data.tokenize import PairIds
+
     if pieces not in PIECES:
         raise ValueError(f"pieces must be one of {PIECES}, got {pieces!r}")
     every = pieces == "all"
@@ -159,6 +168,7 @@ def encode_sentences(tokenizer: Any, sentences: Sequence[Sequence[str]], max_len
         owner_of = owners(windows, len(cut))
         for w, (start, end) in enumerate(windows):
             ids, labels, predicts = list(before), [IGNORE] * len(before), []
+            types = [0] * len(before)
             for i in range(start, end):
                 width = len(cut[i]) if every and continuation is None else 1
                 if owner_of[i] == w:
@@ -168,8 +178,12 @@ def encode_sentences(tokenizer: Any, sentences: Sequence[Sequence[str]], max_len
                     continuation[tag] if continuation is not None and tag != IGNORE else tag)
                 labels += [tag] + [later] * (len(cut[i]) - 1)
                 ids += cut[i]
+                types += [(i - start) % 2] * len(cut[i])
             ids += after
             labels += [IGNORE] * len(after)
+            if segments:
+                ids = PairIds(ids)
+                ids.token_type_ids = types + [0] * len(after)
             rows.input_ids.append(ids)
             rows.labels.append(labels)
             rows.owner.append(s)

@@ -59,6 +59,7 @@ class TokenTagger:
     onnx_path: Path | None = None
     task: str = TASK
     pieces: str = "first"  # sub-words a tag is read from (tokens.json "pieces"; data.token_windows)
+    segments: bool = False  # alternating segment ids mark the tokens (tokens.json "segments")
 
     @property
     def classes_(self) -> list[str]:
@@ -66,7 +67,8 @@ class TokenTagger:
 
     def encode(self, sentences: Sequence[Sequence[str]]) -> TokenRows:
         return encode_sentences(self.tokenizer, sentences, self.max_length, pieces=self.pieces,
-                                continuation=continuation_ids(self.labels, self.scheme == BIO))
+                                continuation=continuation_ids(self.labels, self.scheme == BIO),
+                                segments=self.segments)
 
     def row_logits(self, rows: TokenRows) -> list[Any]:
         """(row length, labels) logits of each row, in row order."""
@@ -104,7 +106,7 @@ class TokenTagger:
 
         feed = pad_numpy(batch, pad)
         names = {i.name for i in self.model.get_inputs()}
-        if "token_type_ids" in names:
+        if "token_type_ids" in names and "token_type_ids" not in feed:
             feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
         return self.model.run(None, {k: v for k, v in feed.items() if k in names})[0]
 
@@ -188,6 +190,10 @@ def load_token_tagger(run_dir: Path, settings: dict[str, Any], batch_size: int |
     if pieces not in PIECES:
         raise RunDirError(f"{run_dir / TOKENS_FILE}: \"pieces\" must be one of {PIECES}, got "
                           f"{pieces!r}; the run was written by a newer lmforge, or edited")
+    segments = meta.get("segments", False)  # runs written before "segments" had none
+    if not isinstance(segments, bool):
+        raise RunDirError(f"{run_dir / TOKENS_FILE}: \"segments\" must be true or false, got "
+                          f"{segments!r}; the run was written by a newer lmforge, or edited")
     model_dir = run_dir / "model"
     onnx_path = onnx_path or (model_dir / ONNX_FILE if (model_dir / ONNX_FILE).is_file() else None)
     if onnx_path is not None:
@@ -201,4 +207,5 @@ def load_token_tagger(run_dir: Path, settings: dict[str, Any], batch_size: int |
                        scheme=str(meta.get("scheme", BIO)), unit=str(meta.get("unit", "word")),
                        max_length=int(settings.get("max_length", 128)),
                        batch_size=batch_size or int(settings.get("eval_batch_size", 64)),
-                       settings=settings, backend=backend, onnx_path=onnx_path, pieces=pieces)
+                       settings=settings, backend=backend, onnx_path=onnx_path, pieces=pieces,
+                       segments=segments)

@@ -8,7 +8,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from lmforge.config.train import TrainConfig
+from lmforge.config.train import TOKEN_ONLY, TrainConfig
 from lmforge.rundir import refuse_existing, require_partial
 from lmforge.training.steps import TrainResult
 
@@ -21,12 +21,14 @@ def train_classifier(cfg: TrainConfig) -> TrainResult:
 
         _refuse_scale_flags(cfg, "token classification")
         return train_tokens(cfg)
-    if cfg.label_pieces != "auto":
-        from lmforge.errors import ConfigError
+    for name in TOKEN_ONLY:
+        if getattr(cfg, name) != "auto":
+            from lmforge.errors import ConfigError
 
-        raise ConfigError(f"label_pieces: only token classification labels sub-words, and "
-                          f"{cfg.data} is not token data (CoNLL or token JSONL). Drop "
-                          "--label-pieces, or pass token data with --task tokens.")
+            raise ConfigError(f"{name}: only token classification uses it, and {cfg.data} is "
+                              f"not token data (CoNLL or token JSONL). Drop "
+                              f"--{name.replace('_', '-')}, or pass token data with --task "
+                              "tokens.")
     refuse_existing(Path(cfg.out), cfg.overwrite)  # fail before minutes of work, not after
     if cfg.resume:
         require_partial(Path(cfg.out))

@@ -3,7 +3,7 @@
 Read top to bottom, ``train_tokens`` is the whole of it: read and check the CoNLL/JSONL
 file (BIO repaired, counted), split the sentences (seeded), choose the encoder, encode
 with labels on each token's first sub-word or all of them (``--label-pieces``; long
-sentences as windows of whole tokens),
+sentences as windows of whole tokens; word boundaries as segment ids, ``--word-segments``),
 fit the CRF baseline on the same split, fine-tune a token-classification head with the
 shared loop (``training.loop.fit``: early stopping on validation entity F1, or token
 accuracy for plain tags), score test and validation with seqeval, and write the run
@@ -145,8 +145,12 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
         model_name = entry.name
     else:
         model_name, reason, model_dir = cfg.model, "given with --model", resolve_model_dir(cfg.model)
+    segments = word_segments(cfg, unit, parts["train"], model_dir)
+    log.info("--word-segments %s: %s", cfg.word_segments,
+             "token boundaries go in as alternating segment ids" if segments else "no segment ids")
     resolved = dataclasses.replace(cfg, model=model_name, task="tokens",
                                    label_pieces=label_pieces(cfg),
+                                   word_segments="yes" if segments else "no",
                                    data=str(Path(cfg.data).resolve()),
                                    validation=_abs(cfg.validation), test=_abs(cfg.test))
     if cfg.num_threads:
@@ -159,7 +163,7 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
     continuation = continuation_ids(labels, scheme == BIO) if pieces == "all" else None
     encoded = {name: encode_sentences(tokenizer, [s.tokens for s in part], cfg.max_length,
                                       [[index.get(t, IGNORE) for t in s.tags] for s in part],
-                                      pieces, continuation)
+                                      pieces, continuation, segments)
                for name, part in parts.items()}
     for name, rows in encoded.items():
         if rows.n_windowed or rows.n_tokens_cut:
@@ -183,7 +187,8 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
     def tagger_of(m: Any) -> TokenTagger:
         return TokenTagger(run_dir=Path(cfg.out), model=m, tokenizer=tokenizer, labels=labels,
                            scheme=scheme, unit=unit, max_length=cfg.max_length,
-                           batch_size=cfg.eval_batch_size, settings={}, pieces=pieces)
+                           batch_size=cfg.eval_batch_size, settings={}, pieces=pieces,
+                           segments=segments)
 
     def score(m: Any, name: str, samples: bool = False) -> dict[str, Any]:
         part = parts[name]
@@ -229,7 +234,8 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
                     baseline["seconds"], baseline_label=f"{CRF_NAME} baseline")
                 log.info("%s", baseline["verdict"]["sentence"])
             metrics["baseline"] = baseline
-        write_token_run(tmp, resolved, model, tokenizer, metrics, labels, scheme, unit, pieces)
+        write_token_run(tmp, resolved, model, tokenizer, metrics, labels, scheme, unit,
+                        {"pieces": pieces, "segments": segments})
     log.info("wrote %s", out)
     return TrainResult(run_dir=out, metrics=metrics, config=resolved)
 
@@ -241,9 +247,28 @@ def label_pieces(cfg: TrainConfig) -> str:
     return "first" if cfg.label_pieces == "auto" else cfg.label_pieces
 
 
+def word_segments(cfg: TrainConfig, unit: str, train: list[Sentence], model_dir: Path) -> bool:
+    """--word-segments resolved. auto: yes for word-level tokens of mostly CJK text (a Chinese
+    word's characters carry no boundary, where WordPiece marks an English word's later pieces
+    with ##) on a model with two segment types; no for characters or other scripts."""
+    if cfg.word_segments == "no" or (cfg.word_segments == "auto" and unit != "word"):
+        return False
+    from transformers import AutoConfig
+
+    from lmforge.data.scripts import cjk_share
+
+    types = getattr(AutoConfig.from_pretrained(str(model_dir)), "type_vocab_size", 0) or 0
+    if cfg.word_segments == "yes":
+        if types < 2:
+            raise ConfigError(f"word_segments: the model {cfg.model} has {types} segment "
+                              "type(s); marking tokens needs two. Drop --word-segments yes.")
+        return True
+    return types >= 2 and cjk_share(["".join(s.tokens) for s in train]) > 0.5
+
+
 def write_token_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any,
                     metrics: dict[str, Any], labels: list[str], scheme: str, unit: str,
-                    pieces: str) -> None:
+                    reading: dict[str, Any]) -> None:
     """model/, run.json, tokens.json, config.yaml, metrics.json, report.md, README.md."""
     import shutil
 
@@ -256,8 +281,7 @@ def write_token_run(tmp: Path, cfg: TrainConfig, model: Any, tokenizer: Any,
     model.save_pretrained(str(tmp / "model"))
     tokenizer.save_pretrained(str(tmp / "model"))
     write_manifest(tmp, TOKENS)
-    write_json(tmp / TOKENS_FILE, {"labels": labels, "scheme": scheme, "unit": unit,
-                                   "pieces": pieces})
+    write_json(tmp / TOKENS_FILE, {"labels": labels, "scheme": scheme, "unit": unit, **reading})
     write_config(tmp, cfg)
     write_json(tmp / "metrics.json", metrics)
     if metrics["train"]["history"]:
