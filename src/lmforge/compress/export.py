@@ -85,18 +85,12 @@ def check_exportable(run_dir: Path) -> None:
         )
 
 
-def export_onnx_model(model: Any, tokenizer: Any, path: Path, opset: int,
-                      pairs: bool = False) -> None:
-    """Trace ``model`` (a sequence classifier) to ``path``; inputs ids + mask (+ segment ids
-    for a sentence-pair run whose model has them), output logits."""
-    import warnings
-
+def logits_only(model: Any) -> Any:
+    """``model`` wrapped so the traced graph takes exactly what lmforge feeds (ids, mask, and
+    segment ids only when given) and returns its logits alone."""
     import torch
 
     class LogitsOnly(torch.nn.Module):
-        """The graph takes exactly what lmforge feeds (segment ids for pairs only) and
-        returns logits."""
-
         def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
@@ -105,6 +99,17 @@ def export_onnx_model(model: Any, tokenizer: Any, path: Path, opset: int,
                     token_type_ids: Any = None) -> Any:
             extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
             return self.inner(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+
+    return LogitsOnly(model)
+
+
+def export_onnx_model(model: Any, tokenizer: Any, path: Path, opset: int,
+                      pairs: bool = False) -> None:
+    """Trace ``model`` (a sequence classifier) to ``path``; inputs ids + mask (+ segment ids
+    for a sentence-pair run whose model has them), output logits."""
+    import warnings
+
+    import torch
 
     segments = pairs and "token_type_ids" in tokenizer.model_input_names
     texts = ["an example to trace", "a second, longer example to trace the graph"]
@@ -118,7 +123,7 @@ def export_onnx_model(model: Any, tokenizer: Any, path: Path, opset: int,
         with warnings.catch_warnings(), torch.inference_mode():
             # the tracer warns about every Python-level shape check in transformers' code
             warnings.simplefilter("ignore")
-            torch.onnx.export(LogitsOnly(model), args, str(path), input_names=inputs,
+            torch.onnx.export(logits_only(model), args, str(path), input_names=inputs,
                               output_names=["logits"], dynamic_axes=axes, opset_version=opset,
                               do_constant_folding=True, dynamo=False)
     except Exception as exc:  # the exporter raises many untyped errors; all mean the same here

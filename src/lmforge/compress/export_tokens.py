@@ -32,15 +32,7 @@ def export_token_graph(model: Any, tokenizer: Any, path: Path, opset: int,
 
     import torch
 
-    class LogitsOnly(torch.nn.Module):
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids: Any, attention_mask: Any,
-                    token_type_ids: Any = None) -> Any:
-            extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+    from lmforge.compress.export import logits_only
 
     sample = tokenizer(["an example to trace", "a second, longer example to trace the graph"],
                        padding=True, return_tensors="pt")
@@ -54,7 +46,7 @@ def export_token_graph(model: Any, tokenizer: Any, path: Path, opset: int,
     try:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")
-            torch.onnx.export(LogitsOnly(model), tuple(sample[name] for name in inputs),
+            torch.onnx.export(logits_only(model), tuple(sample[name] for name in inputs),
                               str(path), input_names=inputs,
                               output_names=["logits"], dynamic_axes=axes, opset_version=opset,
                               do_constant_folding=True, dynamo=False)
