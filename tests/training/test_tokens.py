@@ -5,6 +5,7 @@ serve, and bad input (exit 2, no run directory left)."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -203,9 +204,10 @@ def test_plain_tags_label_every_piece_through_pytorch_onnx_and_old_runs(
 
 def test_chinese_words_get_segment_ids_through_pytorch_onnx_and_old_runs(
         tmp_path: Path, tiny_model_dir: Path) -> None:
-    """--word-segments auto on word-level Chinese: the words' boundaries go in as alternating
+    """--word-segments yes on word-level Chinese: the words' boundaries go in as alternating
     segment ids, recorded in tokens.json; the ONNX graph takes them (same logits); a run dir
-    from before "segments" reads without them; English words get none."""
+    from before "segments" reads without them; auto gives none; a model with one segment
+    type is refused by field name before training."""
     import dataclasses
 
     import lmforge
@@ -214,7 +216,8 @@ def test_chinese_words_get_segment_ids_through_pytorch_onnx_and_old_runs(
     data = write_conll(tmp_path / "zh_pos.conll", zh_pos_sentences(40))
     with session_rng_kept():
         run = lmforge.train(data=str(data), out=str(tmp_path / "run"), model=str(tiny_model_dir),
-                            task="tokens", epochs=1, baseline=False, **TINY).run_dir
+                            task="tokens", epochs=1, baseline=False, word_segments="yes",
+                            **TINY).run_dir
     meta = json.loads((run / "tokens.json").read_text())
     assert meta["unit"] == "word" and meta["segments"] is True
     assert "word_segments: 'yes'" in (run / "config.yaml").read_text(encoding="utf-8")
@@ -235,12 +238,24 @@ def test_chinese_words_get_segment_ids_through_pytorch_onnx_and_old_runs(
     (run / "tokens.json").write_text(json.dumps({**meta, "segments": "yes"}), encoding="utf-8")
     with pytest.raises(RunDirError, match='"segments" must be true or false'):
         lmforge.load(run)
-    english = write_conll(tmp_path / "pos.conll", pos_sentences(20))
     with session_rng_kept():
-        plain = lmforge.train(data=str(english), out=str(tmp_path / "en"),
+        plain = lmforge.train(data=str(data), out=str(tmp_path / "auto"),
                               model=str(tiny_model_dir), task="tokens", epochs=1, baseline=False,
                               **TINY).run_dir
     assert json.loads((plain / "tokens.json").read_text())["segments"] is False
+    from transformers import BertConfig
+
+    from lmforge.errors import ConfigError
+
+    one_type = tmp_path / "one-type"
+    shutil.copytree(tiny_model_dir, one_type)
+    config = BertConfig.from_pretrained(str(one_type))
+    config.type_vocab_size = 1
+    config.save_pretrained(str(one_type))
+    with pytest.raises(ConfigError, match="word_segments: the model .* has 1 segment type"):
+        lmforge.train(data=str(data), out=str(tmp_path / "refused"), model=str(one_type),
+                      task="tokens", word_segments="yes", **TINY)
+    assert not (tmp_path / "refused").exists()
 
 
 def test_label_pieces_is_refused_outside_token_runs(tmp_path: Path, tiny_model_dir: Path,

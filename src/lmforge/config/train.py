@@ -112,8 +112,8 @@ class TrainConfig:
     word_segments: Literal["auto", "yes", "no"] = "auto"
     """--task tokens: mark where each token starts with segment ids that alternate from one
     token to the next (the model's token-type embeddings), for pre-split words whose sub-words
-    carry no boundary (Chinese words read as bare characters). auto: yes for word-level
-    tokens of mostly Chinese/Japanese/Korean text on a model with two segment types."""
+    carry no boundary (Chinese words read as bare characters). auto: no (on People's Daily
+    part of speech, yes scored 0.939 against no's 0.938: within noise)."""
     seed: int = 0
     """One seed for the split, initialisation, shuffling and dropout."""
     weight_decay: float = 0.01
