@@ -178,7 +178,8 @@ def encode_sentences(tokenizer: Any, sentences: Sequence[Sequence[str]], max_len
                     continuation[tag] if continuation is not None and tag != IGNORE else tag)
                 labels += [tag] + [later] * (len(cut[i]) - 1)
                 ids += cut[i]
-                types += [(i - start) % 2] * len(cut[i])
+                if segments:
+                    types += [(i - start) % 2] * len(cut[i])
             ids += after
             labels += [IGNORE] * len(after)
             if segments:

@@ -145,11 +145,11 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
         model_name = entry.name
     else:
         model_name, reason, model_dir = cfg.model, "given with --model", resolve_model_dir(cfg.model)
-    segments = word_segments(cfg, model_dir)
+    pieces, segments = label_pieces(cfg), word_segments(cfg, model_dir)
     log.info("--word-segments %s: %s", cfg.word_segments,
              "token boundaries go in as alternating segment ids" if segments else "no segment ids")
     resolved = dataclasses.replace(cfg, model=model_name, task="tokens",
-                                   label_pieces=label_pieces(cfg),
+                                   label_pieces=pieces,
                                    word_segments="yes" if segments else "no",
                                    data=str(Path(cfg.data).resolve()),
                                    validation=_abs(cfg.validation), test=_abs(cfg.test))
@@ -159,7 +159,6 @@ def train_tokens(cfg: TrainConfig) -> TrainResult:
         torch.set_num_threads(cfg.num_threads)
     tokenizer = load_tokenizer(model_dir)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    pieces = label_pieces(cfg)
     continuation = continuation_ids(labels, scheme == BIO) if pieces == "all" else None
     encoded = {name: encode_sentences(tokenizer, [s.tokens for s in part], cfg.max_length,
                                       [[index.get(t, IGNORE) for t in s.tags] for s in part],
