@@ -13,7 +13,9 @@ and accuracies, and the 1-minute load average before and after each round.
 
 instead times lmforge's steps one by one (data: length grouping, padding, targets;
 forward; backward; optimizer step + schedule) on the same data and prints where one
-epoch's time goes.
+epoch's time goes. With ``--compile`` it then times the same steps on a fresh model under
+``torch.compile(dynamic=True)`` (inductor; batch lengths vary), the first, compiling step
+apart, and prints the ratio.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -104,7 +107,8 @@ def load_average() -> str:
 
 
 def profile_steps(args: argparse.Namespace) -> None:
-    """Where one lmforge step's time goes: the loop's own components, timed apart."""
+    """Where one lmforge step's time goes: the loop's own components, timed apart; with
+    --compile, the same steps again under ``torch.compile`` (same batches, fresh model)."""
     import torch
 
     from lmforge.data import load_examples
@@ -112,7 +116,6 @@ def profile_steps(args: argparse.Namespace) -> None:
     from lmforge.data.tokenize import encode_texts, length_grouped_batches, pad_batch
     from lmforge.models.build import load_tokenizer
     from lmforge.models.registry import resolve_model_dir
-    from lmforge.training.optim import build_optimizer, linear_warmup_decay
 
     train = load_examples(DATA / "rotten_tomatoes_train.csv").examples
     train = stratified_subset(train, args.train_samples, 0)
@@ -121,26 +124,46 @@ def profile_steps(args: argparse.Namespace) -> None:
     ids = encode_texts(tok, list(train.texts), args.max_length).input_ids
     labels = sorted(set(train.targets))
     y = torch.tensor([labels.index(t) for t in train.targets])
+    batches = list(length_grouped_batches([len(r) for r in ids], args.batch_size, 0))
+    padded = [(pad_batch([ids[i] for i in idx], tok.pad_token_id or 0), y[idx])
+              for idx in batches[: args.profile_steps]]
+    real = sum(int(b["attention_mask"].sum()) for b, _ in padded)
+    cells = sum(b["attention_mask"].numel() for b, _ in padded)
+    print(f"{len(padded)} steps of batch {args.batch_size}, {torch.get_num_threads()} threads; "
+          f"padding {100 * (cells - real) / max(1, real):.0f}% of the real tokens")
+    eager = time_steps(args, model_dir, len(labels), batches, ids, tok.pad_token_id or 0, y,
+                       compiled=False)
+    if args.compile:
+        compiled = time_steps(args, model_dir, len(labels), batches, ids,
+                              tok.pad_token_id or 0, y, compiled=True)
+        print(f"torch.compile: {compiled:.0f} ms a step against eager {eager:.0f} "
+              f"({eager / compiled:.2f}x)")
+
+
+def time_steps(args: argparse.Namespace, model_dir: Path, n_labels: int, batches: list[Any],
+               ids: list[Any], pad_id: int, y: Any, compiled: bool) -> float:
+    """Time ``args.profile_steps`` training steps part by part; print them; return ms a step."""
+    import torch
     from transformers import AutoModelForSequenceClassification
+
+    from lmforge.data.tokenize import pad_batch
+    from lmforge.training.optim import build_optimizer, linear_warmup_decay
 
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(str(model_dir),
-                                                               num_labels=len(labels))
+                                                               num_labels=n_labels)
     model.train()
     optimizer = build_optimizer(model, args.lr, 0.01)
-    scheduler = linear_warmup_decay(optimizer, 0, args.profile_steps)
+    scheduler = linear_warmup_decay(optimizer, 0, args.profile_steps + 1)
     loss_fn = torch.nn.CrossEntropyLoss()
-    times = {"data": 0.0, "forward": 0.0, "backward": 0.0, "optimizer": 0.0}
-    real = padded = 0
-    batches = list(length_grouped_batches([len(r) for r in ids], args.batch_size, 0))
-    for idx in batches[: args.profile_steps]:
+    forward = torch.compile(model, dynamic=True) if compiled else model
+
+    def step(idx: Any, times: dict[str, float]) -> None:
         t0 = time.perf_counter()
-        batch = pad_batch([ids[i] for i in idx], tok.pad_token_id or 0)
+        batch = pad_batch([ids[i] for i in idx], pad_id)
         target = y[idx]
-        real += int(batch["attention_mask"].sum())
-        padded += batch["attention_mask"].numel()
         t1 = time.perf_counter()
-        loss = loss_fn(model(**batch).logits, target)
+        loss = loss_fn(forward(**batch).logits, target)
         t2 = time.perf_counter()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -151,13 +174,21 @@ def profile_steps(args: argparse.Namespace) -> None:
         t4 = time.perf_counter()
         for key, spent in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             times[key] += spent
-    total = sum(times.values())
+
+    if compiled:  # the compiling happens in the first forward and backward: timed apart
+        warm = {"data": 0.0, "forward": 0.0, "backward": 0.0, "optimizer": 0.0}
+        step(batches[-1], warm)
+        print(f"compiled: first step (compiling) {sum(warm.values()):.1f} s")
+    times = {"data": 0.0, "forward": 0.0, "backward": 0.0, "optimizer": 0.0}
     steps = min(args.profile_steps, len(batches))
-    print(f"{steps} steps of batch {args.batch_size}, {torch.get_num_threads()} threads, "
-          f"fused AdamW {optimizer.defaults.get('fused')}; {total / steps * 1000:.0f} ms a step; "
-          f"padding {100 * (padded - real) / max(1, real):.0f}% of the real tokens")
+    for idx in batches[:steps]:
+        step(idx, times)
+    total = sum(times.values())
+    print(f"{'compiled' if compiled else 'eager'}: {total / steps * 1000:.0f} ms a step "
+          f"(fused AdamW {optimizer.defaults.get('fused')})")
     for key, spent in times.items():
         print(f"  {key:<10}{spent / steps * 1000:8.1f} ms{100 * spent / total:6.1f}%")
+    return total / steps * 1000
 
 
 def main() -> None:
@@ -170,6 +201,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="Trainer-then-lmforge rounds")
     parser.add_argument("--profile-steps", type=int, default=0,
                         help="time lmforge's step parts for this many steps instead")
+    parser.add_argument("--compile", action="store_true",
+                        help="with --profile-steps: the same steps again under torch.compile")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     import torch
