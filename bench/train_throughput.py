@@ -113,7 +113,7 @@ def profile_steps(args: argparse.Namespace) -> None:
 
     from lmforge.data import load_examples
     from lmforge.data.split import stratified_subset
-    from lmforge.data.tokenize import encode_texts, length_grouped_batches, pad_batch
+    from lmforge.data.tokenize import encode_texts, length_grouped_batches
     from lmforge.models.build import load_tokenizer
     from lmforge.models.registry import resolve_model_dir
 
@@ -125,17 +125,17 @@ def profile_steps(args: argparse.Namespace) -> None:
     labels = sorted(set(train.targets))
     y = torch.tensor([labels.index(t) for t in train.targets])
     batches = list(length_grouped_batches([len(r) for r in ids], args.batch_size, 0))
-    padded = [(pad_batch([ids[i] for i in idx], tok.pad_token_id or 0), y[idx])
-              for idx in batches[: args.profile_steps]]
-    real = sum(int(b["attention_mask"].sum()) for b, _ in padded)
-    cells = sum(b["attention_mask"].numel() for b, _ in padded)
-    print(f"{len(padded)} steps of batch {args.batch_size}, {torch.get_num_threads()} threads; "
+    timed = batches[: args.profile_steps]
+    # pad_batch pads each batch to its longest row
+    real = sum(len(ids[i]) for idx in timed for i in idx)
+    cells = sum(len(idx) * max(len(ids[i]) for i in idx) for idx in timed)
+    print(f"{len(timed)} steps of batch {args.batch_size}, {torch.get_num_threads()} threads; "
           f"padding {100 * (cells - real) / max(1, real):.0f}% of the real tokens")
-    eager = time_steps(args, model_dir, len(labels), batches, ids, tok.pad_token_id or 0, y,
-                       compiled=False)
+    pad_id = tok.pad_token_id or 0
+    eager = time_steps(args, model_dir, len(labels), batches, ids, pad_id, y, compiled=False)
     if args.compile:
-        compiled = time_steps(args, model_dir, len(labels), batches, ids,
-                              tok.pad_token_id or 0, y, compiled=True)
+        compiled = time_steps(args, model_dir, len(labels), batches, ids, pad_id, y,
+                              compiled=True)
         print(f"torch.compile: {compiled:.0f} ms a step against eager {eager:.0f} "
               f"({eager / compiled:.2f}x)")
 
