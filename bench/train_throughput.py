@@ -31,6 +31,7 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 DATA = Path(__file__).resolve().parents[1] / "src" / "lmforge" / "recipes" / "data"
+STEP_PARTS = ("data", "forward", "backward", "optimizer")  # what --profile-steps times apart
 
 
 def run_lmforge(args: argparse.Namespace, out: Path) -> tuple[float, float]:
@@ -176,10 +177,10 @@ def time_steps(args: argparse.Namespace, model_dir: Path, n_labels: int, batches
             times[key] += spent
 
     if compiled:  # the compiling happens in the first forward and backward: timed apart
-        warm = {"data": 0.0, "forward": 0.0, "backward": 0.0, "optimizer": 0.0}
+        warm = dict.fromkeys(STEP_PARTS, 0.0)
         step(batches[-1], warm)
         print(f"compiled: first step (compiling) {sum(warm.values()):.1f} s")
-    times = {"data": 0.0, "forward": 0.0, "backward": 0.0, "optimizer": 0.0}
+    times = dict.fromkeys(STEP_PARTS, 0.0)
     steps = min(args.profile_steps, len(batches))
     for idx in batches[:steps]:
         step(idx, times)
