@@ -59,7 +59,8 @@ def add_pretrain_cli(sub: Any) -> None:
         parser.add_argument("--corpus", nargs="+", metavar="FILE", default=argparse.SUPPRESS,
                             help=CORPUS_HELP)
         add_layer_flags(parser, config_help="YAML file of settings (e.g. a run's config.yaml)")
-        skip = ("corpus", "objective") + (("nsp", "whole_word_mask", "packing") if name == "clm" else ())
+        skip = ("corpus", "objective") + (("nsp", "whole_word_mask", "packing", "output_vocabulary")
+                                          if name == "clm" else ())
         add_config_flags(parser, PretrainConfig, skip=skip)
         parser.set_defaults(handler=cmd_pretrain)
 

@@ -104,6 +104,16 @@ class PretrainConfig:
     mlm_probability: float = 0.15
     """Share of tokens the masked LM predicts; of those, 0.8 become [MASK], 0.1 a random token,
     0.1 stay unchanged."""
+    freeze_embeddings: Literal["auto", "yes", "no"] = "auto"
+    """Keep the word-embedding matrix (and the output projection tied to it) fixed: yes, no, or
+    auto (yes for a large multilingual vocabulary: over 100k pieces holding over half the
+    model's weights, as multilingual-e5-small's 250k do), as `train --freeze-embeddings`."""
+    output_vocabulary: Literal["auto", "full", "corpus"] = "auto"
+    """mlm: the pieces the masked LM predicts over. corpus: only those found in the corpus
+    (training and held-out lines), an exact softmax over them, so continuing a 250k-piece model
+    on one language costs a few thousand output rows instead of 250k per predicted token (its
+    perplexity is then over those pieces); full: every piece; auto: corpus for a vocabulary over
+    100k pieces (BERT-layout models), else full."""
     tokenizer: str | None = None
     """From scratch: use this tokenizer directory (e.g. from `lmforge tokenizer train`) instead
     of training one on the corpus."""

@@ -54,6 +54,16 @@ def _pad(rows: list[list[int]], value: int) -> Any:
     return out
 
 
+def corpus_vocabulary(*parts: Sequences) -> Any:
+    """The sorted token ids found in these sequences (special tokens included)."""
+    import numpy as np
+
+    found = [np.unique(np.asarray(p.ids.tokens)) if hasattr(p.ids, "tokens")  # a TokenShard
+             else np.unique(np.fromiter((t for row in p.ids for t in row), dtype=np.int64))
+             for p in parts]
+    return np.unique(np.concatenate(found)).astype(np.int64) if found else np.zeros(0, np.int64)
+
+
 @dataclass
 class MaskedLM:
     """Masked LM, optionally with next-sentence prediction (BertForPreTraining)."""
@@ -67,6 +77,8 @@ class MaskedLM:
     probability: float = 0.15
     whole_word: bool = False
     seed: int = 0
+    # the sorted token ids the head predicts over (--output-vocabulary corpus); None: all
+    output_ids: Any = None
 
     def __post_init__(self) -> None:
         import torch
@@ -75,6 +87,11 @@ class MaskedLM:
         self._special = torch.tensor(sorted(special))
         # the 10% "random token" replacements are drawn from ordinary tokens only
         self._random_ids = torch.tensor([t for t in range(self.vocab_size) if t not in special])
+        self._row_of = None  # token id -> its row among output_ids
+        if self.output_ids is not None:
+            self.output_ids = torch.as_tensor(self.output_ids, dtype=torch.long)
+            self._row_of = torch.full((self.vocab_size,), -1, dtype=torch.long)
+            self._row_of[self.output_ids] = torch.arange(len(self.output_ids))
 
     @property
     def name(self) -> str:
@@ -130,13 +147,20 @@ class MaskedLM:
             # Run the vocabulary projection on the ~15% predicted positions only:
             # with a small encoder it is a third of the compute otherwise.
             encoded = model.bert(**inputs)
-            logits = model.cls.predictions(encoded.last_hidden_state[selected])
+            hidden = encoded.last_hidden_state[selected]
             pooled = encoded.pooler_output
+            if self.output_ids is None:
+                logits, targets = model.cls.predictions(hidden), labels[selected]
+            else:  # an exact softmax over the corpus's pieces: the rows of the others are skipped
+                head = model.cls.predictions
+                logits = F.linear(head.transform(hidden), head.decoder.weight[self.output_ids],
+                                  head.decoder.bias[self.output_ids])
+                targets = self._row_of[labels[selected]]
         else:
             out = model(**inputs)
             logits = getattr(out, "prediction_logits", None)
-            logits = (out.logits if logits is None else logits)[selected]
-        lm_sum = F.cross_entropy(logits.float(), labels[selected], reduction="sum")
+            logits, targets = (out.logits if logits is None else logits)[selected], labels[selected]
+        lm_sum = F.cross_entropy(logits.float(), targets, reduction="sum")
         n = int(selected.sum())
         loss = lm_sum / max(1, n)
         stats = {"lm_loss_sum": lm_sum.item(), "lm_tokens": float(n)}

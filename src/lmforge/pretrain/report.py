@@ -55,6 +55,11 @@ def format_pretrain_report(metrics: dict[str, Any]) -> str:
         if metrics["objective"] == "mlm":
             lines.append("- masked-LM perplexity is exp(mean loss on the masked positions), with "
                          "the same masks at every evaluation")
+            out = metrics.get("output_vocabulary")
+            if out and out["pieces"] < out["of"]:
+                lines.append(f"- predicted over the {out['pieces']:,} pieces found in the corpus, "
+                             f"of {out['of']:,} (--output-vocabulary {out['setting']}): the "
+                             "perplexity is over those pieces")
     else:
         lines.append("- no held-out text (corpus too small or --heldout-fraction 0)")
     unk = metrics.get("tokenizer", {}).get("heldout_unknown_share")

@@ -118,6 +118,7 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
     from lmforge.pretrain.report import format_pretrain_report, save_loss_curve_png
     from lmforge.pretrain.tokenizer import coverage
     from lmforge.training.loop import process_state
+    from lmforge.training.optim import freeze_word_embeddings
 
     offline_env()
     if cfg.num_threads:
@@ -145,8 +146,13 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
     set_seed(cfg.seed)  # the new model's initialisation depends on it
     tokenizer, model, model_desc = _tokenizer_and_model(resolved, train_corpus.lines,
                                                         resumed_tokenizer)
+    frozen = freeze_word_embeddings(model, cfg.freeze_embeddings)
+    if frozen:
+        log.info("word embeddings frozen (%s weights; --freeze-embeddings %s)", f"{frozen:,}",
+                 cfg.freeze_embeddings)
     shard_dir = out.with_name(out.name + ".shards")
-    objective = _build_objective(resolved, tokenizer, train_corpus, heldout_corpus, shard_dir)
+    objective = _build_objective(resolved, tokenizer, train_corpus, heldout_corpus, shard_dir,
+                                 model)
 
     steps_per_epoch = objective.steps_per_epoch(cfg.batch_size)
     total = cfg.max_steps or steps_per_epoch * cfg.epochs
@@ -177,6 +183,8 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
             "objective": objective.name,
             "model": model_desc,
             "parameters": sum(p.numel() for p in model.parameters()),
+            "trained_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            "frozen_embedding_weights": frozen,
             "heldout": result.heldout,
             "initial_heldout": result.initial_heldout,
             "train": {"steps": result.steps, "epochs": result.epochs, "tokens": result.tokens,
@@ -189,6 +197,7 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
                        "heldout_lines": heldout_corpus.n_lines,
                        "train_sequences": len(objective.train),
                        "max_length": cfg.max_length},
+            "output_vocabulary": _output_record(resolved, objective, len(tokenizer)),
             "tokenizer": {"source": "trained on the corpus" if cfg.from_scratch and not cfg.tokenizer
                           else str(resolved.tokenizer or resolved.model),
                           "kind": resolved.tokenizer_kind if cfg.from_scratch and not cfg.tokenizer
@@ -263,8 +272,37 @@ def _tokenizer_and_model(cfg: PretrainConfig, lines: list[str],
     return tokenizer, model, f"{model_dir} (continued pre-training)"
 
 
+def _output_ids(cfg: PretrainConfig, model: Any, vocab_size: int, *parts: Any) -> Any:
+    """--output-vocabulary: the token ids the masked LM predicts over, or None for all."""
+    from lmforge.pretrain.objectives import corpus_vocabulary
+    from lmforge.training.optim import LARGE_VOCABULARY
+
+    bert_head = hasattr(model, "bert") and hasattr(model, "cls")
+    if cfg.output_vocabulary == "full" or (cfg.output_vocabulary == "auto" and (
+            not bert_head or vocab_size <= LARGE_VOCABULARY)):
+        return None
+    if not bert_head:
+        raise ConfigError(f"output_vocabulary: 'corpus' needs a BERT-layout masked LM (bert + cls "
+                          f"modules); this one is {type(model).__name__}. Use "
+                          "--output-vocabulary full.")
+    ids = corpus_vocabulary(*parts)
+    log.info("the masked LM predicts over the %d pieces found in the corpus, of %d "
+             "(--output-vocabulary %s): perplexity is over those pieces", len(ids), vocab_size,
+             cfg.output_vocabulary)
+    return ids
+
+
+def _output_record(cfg: PretrainConfig, objective: Any, vocab_size: int) -> dict[str, Any] | None:
+    if cfg.objective != "mlm":
+        return None
+    ids = getattr(objective, "output_ids", None)
+    return {"setting": cfg.output_vocabulary, "pieces": vocab_size if ids is None else len(ids),
+            "of": vocab_size,
+            "scope": "every piece" if ids is None else "the pieces found in the corpus"}
+
+
 def _build_objective(cfg: PretrainConfig, tokenizer: Any, train: Any, heldout: Any,
-                     shard_dir: Path) -> Any:
+                     shard_dir: Path, model: Any) -> Any:
     """The objective; its training sequences tokenized into memory-mapped shards in
     ``shard_dir`` (reused when they match: a resumed run), next-sentence pairs in memory."""
     from lmforge.errors import DataError
@@ -334,7 +372,8 @@ def _build_objective(cfg: PretrainConfig, tokenizer: Any, train: Any, heldout: A
     return MaskedLM(train_seqs, held_seqs, pad_id=tokenizer.pad_token_id,
                     mask_id=tokenizer.mask_token_id, special_ids=list(tokenizer.all_special_ids),
                     vocab_size=len(tokenizer), probability=cfg.mlm_probability,
-                    whole_word=cfg.whole_word_mask, seed=cfg.seed)
+                    whole_word=cfg.whole_word_mask, seed=cfg.seed,
+                    output_ids=_output_ids(cfg, model, len(tokenizer), train_seqs, held_seqs))
 
 
 def _write_yaml(path: Path, cfg: PretrainConfig) -> None:

@@ -6,6 +6,9 @@ import logging
 from typing import Any
 
 log = logging.getLogger(__name__)
+# a vocabulary this large (multilingual: multilingual-e5-small has 250k pieces) is mostly rows
+# one task or one language never touches: --freeze-embeddings auto and --output-vocabulary auto
+LARGE_VOCABULARY = 100_000
 NO_DECAY_MARKERS = ("bias", "LayerNorm.weight", "layer_norm.weight", "layernorm.weight", "norm.weight")
 
 
@@ -48,7 +51,7 @@ def freeze_word_embeddings(model: Any, setting: str) -> int:
         return 0
     weight = model.get_input_embeddings().weight
     total = sum(p.numel() for p in model.parameters())
-    if setting == "auto" and (weight.shape[0] <= 100_000 or weight.numel() <= 0.5 * total):
+    if setting == "auto" and (weight.shape[0] <= LARGE_VOCABULARY or weight.numel() <= 0.5 * total):
         return 0
     weight.requires_grad_(False)
     return int(weight.numel())
