@@ -118,7 +118,7 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
     from lmforge.pretrain.report import format_pretrain_report, save_loss_curve_png
     from lmforge.pretrain.tokenizer import coverage
     from lmforge.training.loop import process_state
-    from lmforge.training.optim import freeze_word_embeddings
+    from lmforge.training.optim import apply_freezing
 
     offline_env()
     if cfg.num_threads:
@@ -146,10 +146,7 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
     set_seed(cfg.seed)  # the new model's initialisation depends on it
     tokenizer, model, model_desc = _tokenizer_and_model(resolved, train_corpus.lines,
                                                         resumed_tokenizer)
-    frozen = freeze_word_embeddings(model, cfg.freeze_embeddings)
-    if frozen:
-        log.info("word embeddings frozen (%s weights; --freeze-embeddings %s)", f"{frozen:,}",
-                 cfg.freeze_embeddings)
+    frozen = apply_freezing(model, cfg.freeze_embeddings, 0)  # logs what it froze
     shard_dir = out.with_name(out.name + ".shards")
     objective = _build_objective(resolved, tokenizer, train_corpus, heldout_corpus, shard_dir,
                                  model)
@@ -183,8 +180,8 @@ def pretrain(config: PretrainConfig | None = None, **overrides: Any) -> Pretrain
             "objective": objective.name,
             "model": model_desc,
             "parameters": sum(p.numel() for p in model.parameters()),
-            "trained_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
-            "frozen_embedding_weights": frozen,
+            "trained_parameters": frozen["trained_weights"],
+            "frozen_embedding_weights": frozen["frozen_embedding_weights"],
             "heldout": result.heldout,
             "initial_heldout": result.initial_heldout,
             "train": {"steps": result.steps, "epochs": result.epochs, "tokens": result.tokens,
