@@ -54,6 +54,11 @@ def _pad(rows: list[list[int]], value: int) -> Any:
     return out
 
 
+def has_bert_head(model: Any) -> bool:
+    """A BERT-layout masked LM (``bert`` + ``cls``): its encoder and head can be run apart."""
+    return hasattr(model, "bert") and hasattr(model, "cls")
+
+
 def corpus_vocabulary(*parts: Sequences) -> Any:
     """The sorted token ids found in these sequences (special tokens included)."""
     import numpy as np
@@ -143,7 +148,7 @@ class MaskedLM:
         selected = labels != -100
         inputs = {k: v for k, v in batch.items() if k not in ("labels", "next_sentence_label")}
         pooled = None
-        if hasattr(model, "bert") and hasattr(model, "cls"):
+        if has_bert_head(model):
             # Run the vocabulary projection on the ~15% predicted positions only:
             # with a small encoder it is a third of the compute otherwise.
             encoded = model.bert(**inputs)

@@ -271,10 +271,10 @@ def _tokenizer_and_model(cfg: PretrainConfig, lines: list[str],
 
 def _output_ids(cfg: PretrainConfig, model: Any, vocab_size: int, *parts: Any) -> Any:
     """--output-vocabulary: the token ids the masked LM predicts over, or None for all."""
-    from lmforge.pretrain.objectives import corpus_vocabulary
+    from lmforge.pretrain.objectives import corpus_vocabulary, has_bert_head
     from lmforge.training.optim import LARGE_VOCABULARY
 
-    bert_head = hasattr(model, "bert") and hasattr(model, "cls")
+    bert_head = has_bert_head(model)
     if cfg.output_vocabulary == "full" or (cfg.output_vocabulary == "auto" and (
             not bert_head or vocab_size <= LARGE_VOCABULARY)):
         return None
